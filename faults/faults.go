@@ -5,7 +5,10 @@ import (
 )
 
 // Op is the kind of storage operation a CLI invocation performs. Rules apply
-// to reads unless they say otherwise with op=.
+// to reads unless they say otherwise with op=. A Call's Op is one of the
+// constants below.
+//
+//	faults.Call{Op: faults.OpList}
 type Op string
 
 // The operations fakecli reports to a plan.
@@ -27,11 +30,17 @@ type Call struct {
 }
 
 // Forever is the Stall duration of a step that hangs until the process is
-// killed.
+// killed (fakecli caps it with LEAKGATE_STALL_CAP). It is the only negative
+// duration a Step or a Stall may hold.
+//
+//	faults.Stall{For: faults.Forever}
 const Forever time.Duration = -1
 
 // Step is one part of how fakecli serves an object: write bytes (at a rate),
-// then pause.
+// then pause. Write may share memory with the object's bytes given to
+// Script: treat it as read-only.
+//
+//	faults.Step{Write: data[:4096], Stall: faults.Forever}
 type Step struct {
 	Write []byte        // bytes to write to the output
 	Rate  int64         // bytes per second for Write; 0 writes at full speed
@@ -39,7 +48,10 @@ type Step struct {
 }
 
 // Script is the whole of how fakecli serves one object: its steps in order,
-// then its exit status.
+// then its exit status (0..255). No steps means write nothing.
+//
+//	script, err := faults.Exit{Code: 3, After: faults.AfterAll}.Script(data)
+//	// script == faults.Script{Steps: []faults.Step{{Write: data}}, Exit: 3}
 type Script struct {
 	Steps []Step
 	Exit  int // process exit code once every step is done
@@ -56,6 +68,8 @@ type Fault interface {
 	String() string
 	// Script says how to serve data (an object's bytes as stored) under
 	// this fault. An error means the fault does not fit the object (for
-	// example record=9 of a 3-record object).
+	// example record=9 of a 3-record object; errors.Is ErrDoesNotFit), the
+	// object is malformed where the fault must look (bad gzip, broken
+	// framing), or the fault's fields are invalid (a hand-built Exit{}).
 	Script(data []byte) (Script, error)
 }
