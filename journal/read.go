@@ -1,0 +1,204 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Invocation is one fakecli invocation as the journal tells it: its start
+// entry merged with its end entry, if there is one.
+//
+//	invs, _ := journal.Read(path)
+//	if !invs[0].Ended { /* killed (or still running) */ }
+type Invocation struct {
+	Run     string    // LEAKGATE_RUN of the invocation, "" if unset
+	Call    int       // 1-based call number; 0 if unknown
+	PID     int       // process id
+	PPID    int       // parent's pid at start
+	PGID    int       // process group at start
+	Persona string    // "aws", "gsutil", "fakecli", …
+	Argv    []string  // full argv
+	Op      string    // "read", "write", "list", "move" or "other"
+	Handle  string    // object key relative to the bucket root
+	Fault   string    // canonical fault rule text; "" if none
+	Start   time.Time // when it started
+
+	Ended bool      // an end entry was found; false: killed (SIGKILL) or still running
+	Bytes int64     // bytes written to stdout (reads) or read from stdin (writes); 0 if not Ended
+	Exit  int       // exit status, 128+signal if ended by a signal; 0 if not Ended
+	End   time.Time // when it ended; zero if not Ended
+	Error string    // fakecli's own failure message; "" if none
+
+	Line int // journal line (1-based) of the start entry, or of the end entry if it has none
+}
+
+// Duration is how long the invocation ran, End − Start; 0 if it did not end.
+//
+//	d := inv.Duration() // 120ms
+func (inv Invocation) Duration() time.Duration {
+	if !inv.Ended {
+		return 0
+	}
+	return inv.End.Sub(inv.Start)
+}
+
+// String describes the invocation on one line: pid, persona, call number,
+// argv, fault and outcome.
+//
+//	pid 4244 (aws) call 3: aws s3 cp s3://b/k.chunk - [fault: stall for=forever]: killed before it ended
+//	pid 4250 (aws) call 4: aws s3 cp s3://b/k.chunk - [fault: exit code=3]: exit 3 after 12ms, 1234 bytes
+//	pid 4251 (aws) call 5: aws s3 cp s3://b/k.chunk -: exit 141 (SIGPIPE) after 3ms, 65536 bytes: broken pipe
+func (inv Invocation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid %d (%s)", inv.PID, inv.Persona)
+	if inv.Call > 0 {
+		fmt.Fprintf(&b, " call %d", inv.Call)
+	}
+	b.WriteString(": ")
+	b.WriteString(QuoteArgv(inv.Argv))
+	if inv.Fault != "" {
+		fmt.Fprintf(&b, " [fault: %s]", inv.Fault)
+	}
+	if !inv.Ended {
+		b.WriteString(": killed before it ended")
+		return b.String()
+	}
+	fmt.Fprintf(&b, ": exit %d", inv.Exit)
+	if sig := inv.Exit - 128; sig > 0 && sig < 65 {
+		if name := unix.SignalName(syscall.Signal(sig)); name != "" {
+			fmt.Fprintf(&b, " (%s)", name)
+		}
+	}
+	fmt.Fprintf(&b, " after %s, %d bytes", inv.Duration().Round(time.Microsecond), inv.Bytes)
+	if inv.Error != "" {
+		fmt.Fprintf(&b, ": %s", inv.Error)
+	}
+	return b.String()
+}
+
+// QuoteArgv renders argv as a shell would need it typed: words made only of
+// safe characters stay bare, others are single-quoted.
+//
+//	journal.QuoteArgv([]string{"aws", "s3", "ls", "a b"}) // aws s3 ls 'a b'
+func QuoteArgv(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = quoteWord(a)
+	}
+	return strings.Join(words, " ")
+}
+
+func quoteWord(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// LineError is the error Read returns for a journal line it cannot use: not
+// JSON, or an unknown event. Its text is "file:line: msg".
+//
+//	var le *journal.LineError
+//	if errors.As(err, &le) { fmt.Println(le.Path, le.Line) }
+type LineError struct {
+	Path string // journal file
+	Line int    // 1-based line number
+	Err  error  // what is wrong with it
+}
+
+// Error returns "path:line: invalid journal entry: err".
+func (e *LineError) Error() string {
+	return fmt.Sprintf("%s:%d: invalid journal entry: %v", e.Path, e.Line, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Read returns the invocations recorded in the journal at path, in the order
+// of their first line. Start and end entries are merged by (pid, start time).
+// A missing file means no invocations (nil, nil); blank lines are skipped; a
+// line that is not a JSON entry is a *LineError naming path:line. Lines may
+// be of any length.
+//
+//	invs, err := journal.Read("/tmp/run/journal.jsonl")
+func Read(path string) ([]Invocation, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+
+	type key struct {
+		pid   int
+		start int64
+	}
+	var invs []Invocation
+	index := map[key]int{}
+	r := bufio.NewReader(f)
+	for lineNo := 1; ; lineNo++ {
+		line, err := r.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("journal %s:%d: %w", path, lineNo, err)
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			var e Entry
+			if jerr := json.Unmarshal(line, &e); jerr != nil {
+				return nil, &LineError{Path: path, Line: lineNo, Err: jerr}
+			}
+			k := key{e.PID, e.Start.UnixNano()}
+			i, seen := index[k]
+			switch e.Event {
+			case EventStart:
+				if !seen {
+					index[k] = len(invs)
+					invs = append(invs, Invocation{Line: lineNo})
+					i = len(invs) - 1
+				}
+				fill(&invs[i], e)
+			case EventEnd:
+				if !seen {
+					index[k] = len(invs)
+					invs = append(invs, Invocation{Line: lineNo})
+					i = len(invs) - 1
+					fill(&invs[i], e)
+				}
+				inv := &invs[i]
+				inv.Ended, inv.Bytes, inv.Exit, inv.End, inv.Error = true, e.Bytes, e.Exit, e.End, e.Error
+			default:
+				return nil, &LineError{Path: path, Line: lineNo, Err: fmt.Errorf("event %q: %w", e.Event, ErrEvent)}
+			}
+		}
+		if err == io.EOF {
+			return invs, nil
+		}
+	}
+}
+
+// fill copies the start fields of e into inv.
+func fill(inv *Invocation, e Entry) {
+	inv.Run, inv.Call, inv.PID, inv.PPID, inv.PGID = e.Run, e.Call, e.PID, e.PPID, e.PGID
+	inv.Persona, inv.Argv, inv.Op, inv.Handle, inv.Fault, inv.Start = e.Persona, e.Argv, e.Op, e.Handle, e.Fault, e.Start
+}
