@@ -1,0 +1,40 @@
+package fakecli
+
+import "time"
+
+// Environment variables fakecli reads. They are defined here and nowhere
+// else (see ARCHITECTURE.md).
+const (
+	// EnvBucket is the bucket root folder fakecli serves (required). Every
+	// s3:// or gs:// URL and every plain-protocol handle resolves inside it.
+	EnvBucket = "LEAKGATE_BUCKET"
+	// EnvFaults is fault spec text (the faults language); its rules come
+	// before those of EnvFaultPlan.
+	EnvFaults = "LEAKGATE_FAULTS"
+	// EnvFaultPlan is the path of a plan file in the same language.
+	EnvFaultPlan = "LEAKGATE_FAULT_PLAN"
+	// EnvJournal is the path of the journal file (see package journal);
+	// unset means no journal and call number 0.
+	EnvJournal = "LEAKGATE_JOURNAL"
+	// EnvStallCap caps "for=forever" stalls, as a Go duration ("10m",
+	// "30s"); default DefaultStallCap. When the cap is reached fakecli
+	// gives up with ExitStallCap, so nothing hangs past a lost cleanup.
+	EnvStallCap = "LEAKGATE_STALL_CAP"
+	// EnvRun is the run marker (defined by package harness); fakecli only
+	// copies its value into the journal.
+	EnvRun = "LEAKGATE_RUN"
+)
+
+// DefaultStallCap is how long a "forever" stall lasts when EnvStallCap is
+// unset: 10 minutes.
+const DefaultStallCap = 10 * time.Minute
+
+// Exit statuses of fakecli's own making. A fault's exit code and 128+signal
+// (killed by SIGTERM, SIGINT or SIGHUP; 141 for a broken pipe, as a real CLI
+// dying of SIGPIPE) come on top.
+const (
+	ExitOK       = 0   // success
+	ExitFailed   = 1   // the operation failed as the real CLI's would: missing object, nothing listed, object exists
+	ExitUsage    = 2   // usage or set-up error: bad argv, missing env parameter, bad name, bad bucket, handle outside the bucket, bad fault plan, fault does not fit the object
+	ExitStallCap = 124 // a "forever" stall reached EnvStallCap
+)

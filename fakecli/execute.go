@@ -1,0 +1,375 @@
+package fakecli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/faults"
+)
+
+// execute runs cmd against bucket b under fault (nil: none) and returns the
+// exit status.
+func (s *session) execute(b *Bucket, cmd Command, fault faults.Fault) int {
+	switch cmd.Op {
+	case faults.OpRead:
+		return s.read(b, cmd, fault)
+	case faults.OpWrite:
+		return s.write(b, cmd, fault)
+	case faults.OpList:
+		return s.list(b, cmd, fault)
+	case faults.OpMove:
+		return s.move(b, cmd, fault)
+	case faults.OpOther:
+		if cmd.Mkdir {
+			return s.mkdir(b, cmd, fault)
+		}
+	}
+	return s.fail(ExitUsage, "%s: operation %q is not implemented", cmd.Src, cmd.Op)
+}
+
+// path resolves key, failing the invocation with ExitUsage if it escapes.
+func (s *session) path(b *Bucket, src, key string) (string, int, bool) {
+	p, err := b.Path(key)
+	if err != nil {
+		return "", s.fail(ExitUsage, "%s: %v", src, err), false
+	}
+	return p, 0, true
+}
+
+// script is fault's script for data, or the plain "write it all, exit 0".
+func (s *session) script(fault faults.Fault, data []byte, what string) (faults.Script, int, bool) {
+	if fault == nil {
+		if len(data) == 0 {
+			return faults.Script{}, 0, true
+		}
+		return faults.Script{Steps: []faults.Step{{Write: data}}}, 0, true
+	}
+	sc, err := fault.Script(data)
+	if err != nil {
+		return sc, s.fail(ExitUsage, "fault %q does not fit %s: %v", fault, what, err), false
+	}
+	return sc, 0, true
+}
+
+// serve runs a script on stdout and returns the exit status: the script's
+// when it is not 0, else normal.
+func (s *session) serve(sc faults.Script, fault faults.Fault, normal int) int {
+	for _, st := range sc.Steps {
+		if err := s.writeOut(st.Write, st.Rate); err != nil {
+			return s.fail(ExitFailed, "write stdout: %v", err)
+		}
+		if code, ok := s.stall(st.Stall, fault); !ok {
+			return code
+		}
+	}
+	if sc.Exit != 0 {
+		return s.fail(sc.Exit, "fault %q: exit status %d", fault, sc.Exit)
+	}
+	return normal
+}
+
+// stall pauses d; Forever lasts until the process is killed, at most the
+// stall cap, after which the invocation fails with ExitStallCap.
+func (s *session) stall(d time.Duration, fault faults.Fault) (int, bool) {
+	switch {
+	case d == faults.Forever:
+		time.Sleep(s.stallCap)
+		return s.fail(ExitStallCap, "fault %q: stalled for %v (%s); giving up", fault, s.stallCap, EnvStallCap), false
+	case d > 0:
+		time.Sleep(d)
+	}
+	return 0, true
+}
+
+// writeChunk is the most writeOut hands to one write: a pipe's capacity.
+const writeChunk = 64 << 10
+
+// writeOut writes p to stdout, at rate bytes per second if rate > 0, and
+// counts what was written. A chunk is counted before its write and
+// corrected after, so an invocation ended by a signal while stalled reports
+// exactly what it wrote, and one ended while blocked on a full pipe at most
+// one chunk (64 KiB) more. A broken pipe ends the process (diePipe).
+func (s *session) writeOut(p []byte, rate int64) error {
+	chunk := writeChunk
+	if rate > 0 {
+		chunk = pacedChunk(rate)
+	}
+	start := time.Now()
+	done := 0
+	for done < len(p) {
+		part := p[done:min(done+chunk, len(p))]
+		s.count(len(part))
+		n, err := os.Stdout.Write(part)
+		done += n
+		s.count(n - len(part))
+		if errors.Is(err, syscall.EPIPE) {
+			s.diePipe()
+		}
+		if err != nil {
+			return err
+		}
+		if rate > 0 {
+			pace(start, int64(done), rate)
+		}
+	}
+	return nil
+}
+
+// pacedChunk is the size of the chunks of a paced transfer: about 20ms
+// worth, 1 byte to 64 KiB.
+func pacedChunk(rate int64) int {
+	return int(min(max(rate/50, 1), 64<<10))
+}
+
+// pace sleeps until n bytes are due at rate bytes per second since start.
+func pace(start time.Time, n, rate int64) {
+	due := start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// read serves the object Key on stdout.
+func (s *session) read(b *Bucket, cmd Command, fault faults.Fault) int {
+	p, code, ok := s.path(b, cmd.Src, cmd.Key)
+	if !ok {
+		return code
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) {
+		return s.fail(ExitFailed, "%s", cmd.Missing)
+	}
+	if err != nil {
+		return s.fail(ExitFailed, "%s: %v", cmd.Src, err)
+	}
+	sc, code, ok := s.script(fault, data, "object "+cmd.Src)
+	if !ok {
+		return code
+	}
+	return s.serve(sc, fault, ExitOK)
+}
+
+// list prints the listing; a fault's script serves the listing's text.
+func (s *session) list(b *Bucket, cmd Command, fault faults.Fault) int {
+	out, found, err := cmd.List.render(b)
+	if errors.Is(err, ErrEscape) {
+		return s.fail(ExitUsage, "%s: %v", cmd.Src, err)
+	}
+	if err != nil {
+		return s.fail(ExitFailed, "%s: %v", cmd.Src, err)
+	}
+	normal := ExitOK
+	if !found {
+		normal = cmd.List.EmptyExit
+	}
+	sc, code, ok := s.script(fault, out, "listing of "+cmd.Src)
+	if !ok {
+		return code
+	}
+	code = s.serve(sc, fault, normal)
+	if code == normal && !found && normal != ExitOK {
+		if cmd.List.Empty != "" {
+			return s.fail(normal, "%s", cmd.List.Empty)
+		}
+		s.finish(normal, "no match: "+cmd.Src)
+	}
+	return code
+}
+
+// skipsWork reports whether fault is `exit after=none`, under which a move
+// or mkdir is not done (and a write reads nothing).
+func skipsWork(fault faults.Fault) bool {
+	e, ok := fault.(faults.Exit)
+	return ok && e.After == faults.AfterNone
+}
+
+// move renames Key to To (parents created), unless the fault is exit
+// after=none; a fault's script serves the "move:" line.
+func (s *session) move(b *Bucket, cmd Command, fault faults.Fault) int {
+	from, code, ok := s.path(b, cmd.Src, cmd.Key)
+	if !ok {
+		return code
+	}
+	to, code, ok := s.path(b, cmd.Dst, cmd.To)
+	if !ok {
+		return code
+	}
+	sc, code, ok := s.script(fault, []byte(cmd.Moved), "the output of moving "+cmd.Src)
+	if !ok {
+		return code
+	}
+	if !skipsWork(fault) {
+		if st, err := os.Stat(from); err != nil || st.IsDir() {
+			return s.fail(ExitFailed, "%s", cmd.Missing)
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return s.fail(ExitFailed, "move %s to %s: %v", cmd.Src, cmd.Dst, err)
+		}
+		if err := os.Rename(from, to); err != nil {
+			return s.fail(ExitFailed, "move %s to %s: %v", cmd.Src, cmd.Dst, err)
+		}
+	}
+	return s.serve(sc, fault, ExitOK)
+}
+
+// mkdir creates the folder Key (create_backup) and prints Announce, unless
+// the fault is exit after=none; a fault's script serves Announce.
+func (s *session) mkdir(b *Bucket, cmd Command, fault faults.Fault) int {
+	p, code, ok := s.path(b, cmd.Src, cmd.Key)
+	if !ok {
+		return code
+	}
+	sc, code, ok := s.script(fault, []byte(cmd.Announce), "the output of creating "+cmd.Src)
+	if !ok {
+		return code
+	}
+	if !skipsWork(fault) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return s.fail(ExitFailed, "create %s: %v", cmd.Src, err)
+		}
+		err := os.Mkdir(p, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			return s.fail(ExitFailed, "create %s: already exists", cmd.Src)
+		}
+		if err != nil {
+			return s.fail(ExitFailed, "create %s: %v", cmd.Src, err)
+		}
+	}
+	return s.serve(sc, fault, ExitOK)
+}
+
+// write stores stdin as the object Key. The plain protocol's handle is
+// printed first and stdout closed. How much of stdin is read, and when,
+// depends on the fault (see the package doc).
+func (s *session) write(b *Bucket, cmd Command, fault faults.Fault) int {
+	p, code, ok := s.path(b, cmd.Src, cmd.Key)
+	if !ok {
+		return code
+	}
+	if cmd.Exclusive {
+		if _, err := os.Lstat(p); err == nil {
+			return s.fail(ExitFailed, "%s: object already exists", cmd.Src)
+		}
+	}
+	if cmd.Announce != "" {
+		if _, err := io.WriteString(os.Stdout, cmd.Announce); errors.Is(err, syscall.EPIPE) {
+			s.diePipe()
+		} else if err != nil {
+			return s.fail(ExitFailed, "write stdout: %v", err)
+		}
+		closeStdout()
+	}
+	in := &countingReader{r: os.Stdin, s: s}
+	var data []byte
+	var err error
+	exit := ExitOK
+	switch f := fault.(type) {
+	case nil:
+		data, err = io.ReadAll(in)
+	case faults.Exit:
+		exit = f.Code
+		switch f.After {
+		case faults.AfterNone:
+			return s.fail(f.Code, "fault %q: exit status %d without reading stdin", fault, f.Code)
+		case faults.AfterAll:
+			data, err = io.ReadAll(in)
+		default:
+			data, err = readN(in, int64(f.After))
+		}
+	case faults.Stall:
+		if data, err = readN(in, int64(f.After)); err == nil {
+			if code, ok := s.stall(f.For, fault); !ok {
+				return code
+			}
+			var rest []byte
+			rest, err = io.ReadAll(in)
+			data = append(data, rest...)
+		}
+	case faults.Slow:
+		in.rate, in.chunk, in.start = int64(f.Rate), pacedChunk(int64(f.Rate)), time.Now()
+		data, err = io.ReadAll(in)
+	default:
+		if data, err = io.ReadAll(in); err == nil {
+			var sc faults.Script
+			if sc, code, ok = s.script(fault, data, "the upload to "+cmd.Src); !ok {
+				return code
+			}
+			var stored bytes.Buffer
+			for _, st := range sc.Steps {
+				stored.Write(st.Write)
+			}
+			data, exit = stored.Bytes(), sc.Exit
+		}
+	}
+	if errors.Is(err, faults.ErrDoesNotFit) {
+		return s.fail(ExitUsage, "fault %q does not fit the upload to %s: %v", fault, cmd.Src, err)
+	}
+	if err != nil {
+		return s.fail(ExitFailed, "%s: read stdin: %v", cmd.Src, err)
+	}
+	if _, err := writeAtomic(p, bytes.NewReader(data), cmd.Exclusive, s.setTemp); err != nil {
+		if cmd.Exclusive && errors.Is(err, fs.ErrExist) {
+			return s.fail(ExitFailed, "%s: object already exists", cmd.Src)
+		}
+		return s.fail(ExitFailed, "%s: store: %v", cmd.Src, err)
+	}
+	if exit != ExitOK {
+		return s.fail(exit, "fault %q: exit status %d", fault, exit)
+	}
+	return ExitOK
+}
+
+// readN reads exactly n bytes; fewer before EOF is an ErrDoesNotFit error.
+func readN(r io.Reader, n int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, n))
+	if err == nil && int64(len(data)) < n {
+		err = fmt.Errorf("stdin ended after %d bytes, before byte %d: %w", len(data), n, faults.ErrDoesNotFit)
+	}
+	return data, err
+}
+
+// countingReader counts what it reads into the session, optionally pacing
+// reads at rate bytes per second.
+type countingReader struct {
+	r     io.Reader
+	s     *session
+	rate  int64
+	chunk int
+	start time.Time
+	done  int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.rate > 0 && len(p) > c.chunk {
+		p = p[:c.chunk]
+	}
+	n, err := c.r.Read(p)
+	c.s.count(n)
+	c.done += int64(n)
+	if c.rate > 0 && n > 0 {
+		pace(c.start, c.done, c.rate)
+	}
+	return n, err
+}
+
+// closeStdout closes the process's stdout pipe by putting /dev/null on fd 1
+// instead: the reader sees EOF, and fd 1 stays taken so no file opened later
+// can become stdout.
+func closeStdout() {
+	null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = unix.Close(1) // EOF for the reader matters more
+		return
+	}
+	_ = unix.Dup3(null, 1, 0)
+	_ = unix.Close(null)
+}

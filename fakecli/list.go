@@ -1,0 +1,116 @@
+package fakecli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ListStyle is how a listing prints: like `aws s3 ls`, like `gsutil ls`, or
+// the plain protocol's list_metadata_files.
+type ListStyle int
+
+// The listing styles.
+const (
+	// ListAWS prints sub-prefixes first, then objects, as `aws s3 ls`:
+	//	                           PRE sub/
+	//	2026-11-26 14:47:06       1234 name
+	ListAWS ListStyle = iota + 1
+	// ListGS prints one URL per line, Show + name, sub-prefixes with a
+	// trailing slash, as `gsutil ls`: gs://b/e1/metadata/x.meta
+	ListGS
+	// ListPlain prints Show + name for objects only: metadata/x.meta
+	ListPlain
+)
+
+// Listing says what an OpList command lists and how.
+//
+//	fakecli.Listing{Style: fakecli.ListAWS, Dir: "b/e1/metadata"}          // aws s3 ls s3://b/e1/metadata/
+//	fakecli.Listing{Style: fakecli.ListAWS, Dir: "b/e1", Prefix: "meta"}   // aws s3 ls s3://b/e1/meta
+type Listing struct {
+	Style  ListStyle
+	Dir    string // key of the folder listed; "" is the bucket root
+	Prefix string // only names starting with this are listed
+	Show   string // ListGS, ListPlain: printed before each name
+	// Self, if not "", is printed (with a newline) when Dir is an object
+	// rather than a folder: `gsutil ls gs://b/k` of an object prints its URL.
+	Self      string
+	Empty     string // stderr message (after the persona prefix) when nothing matched; "" prints none
+	EmptyExit int    // exit status when nothing matched
+}
+
+// render lists l in bucket b. found is false when nothing matched (a missing
+// folder is not an error).
+func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
+	dir, err := b.Path(l.Dir)
+	if err != nil {
+		return nil, false, err
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	case !st.IsDir():
+		if l.Self != "" && l.Prefix == "" {
+			return []byte(l.Self + "\n"), true, nil
+		}
+		return nil, false, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	var subs, objs []fs.DirEntry
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, tempPrefix) || !strings.HasPrefix(name, l.Prefix) {
+			continue
+		}
+		if e.IsDir() {
+			subs = append(subs, e)
+		} else {
+			objs = append(objs, e)
+		}
+	}
+	var buf bytes.Buffer
+	switch l.Style {
+	case ListAWS:
+		for _, e := range subs {
+			fmt.Fprintf(&buf, "%30s %s/\n", "PRE", e.Name())
+		}
+		for _, e := range objs {
+			info, err := e.Info()
+			if err != nil {
+				return nil, false, err
+			}
+			fmt.Fprintf(&buf, "%s %10d %s\n", info.ModTime().In(time.Local).Format(time.DateTime), info.Size(), e.Name())
+		}
+	case ListGS:
+		var names []string
+		for _, e := range subs {
+			names = append(names, e.Name()+"/")
+		}
+		for _, e := range objs {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			buf.WriteString(l.Show + n + "\n")
+		}
+	case ListPlain:
+		subs = nil
+		for _, e := range objs {
+			buf.WriteString(l.Show + e.Name() + "\n")
+		}
+	default:
+		return nil, false, fmt.Errorf("listing %q: unknown style %d", l.Dir, l.Style)
+	}
+	return buf.Bytes(), len(subs)+len(objs) > 0, nil
+}
