@@ -1,0 +1,45 @@
+package harness
+
+import (
+	"fmt"
+
+	"github.com/onsi/gomega/types"
+)
+
+// HaveLeaked succeeds if the actual snapshot holds leaks relative to
+// baseline (see Diff; opts are Diff's Ignoring… options). Actual may be a
+// Snapshot or a func returning one, so it polls:
+//
+//	before, _ := harness.Take()
+//	…
+//	Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before))
+//	Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringFDKind(harness.FDSocket)))
+//
+// When ShouldNot fails, the message is the leak report (Leaks.String, with
+// pipe peers attributed).
+func HaveLeaked(baseline Snapshot, opts ...Option) types.GomegaMatcher {
+	return &haveLeakedMatcher{baseline: baseline, opts: newOptions(opts)}
+}
+
+type haveLeakedMatcher struct {
+	baseline Snapshot
+	opts     *options
+	leaks    Leaks
+}
+
+func (m *haveLeakedMatcher) Match(actual any) (bool, error) {
+	now, err := snapshotOf("HaveLeaked", actual)
+	if err != nil {
+		return false, err
+	}
+	m.leaks = diff(m.baseline, now, m.opts)
+	return !m.leaks.Empty(), nil
+}
+
+func (m *haveLeakedMatcher) FailureMessage(any) string {
+	return fmt.Sprintf("expected leaks since baseline (%s); found none", baselineSummary(m.baseline))
+}
+
+func (m *haveLeakedMatcher) NegatedFailureMessage(any) string {
+	return m.leaks.Attribute().String()
+}

@@ -1,0 +1,79 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settle retries Take and Diff until the leaks settle: it returns as soon as
+// nothing leaked, or once the same non-empty diff has held for the quiet
+// window (Quiet, default 300ms: a stable leak), or when ctx is done, in which
+// case it returns the last snapshot and leaks with ctx.Err().
+//
+//	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+//	defer cancel()
+//	_, leaks, err := harness.Settle(ctx, before)
+//
+// Snapshots are taken every 20ms (PollEvery) with the baseline's marker
+// unless WithMarker says otherwise. A leak whose state changes (a child going
+// from S to Z, a new fd) restarts the quiet window. The returned Leaks are
+// attributed (see Leaks.Attribute). A Take error ends Settle with that error.
+func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, Leaks, error) {
+	o := newOptions(append([]Option{WithMarker(baseline.Marker)}, opts...))
+	var (
+		lastKey string
+		since   time.Time
+		timer   *time.Timer
+	)
+	for {
+		now, err := take(*o.marker)
+		if err != nil {
+			return now, Leaks{Baseline: baseline}, fmt.Errorf("harness: settle: %w", err)
+		}
+		leaks := diff(baseline, now, o)
+		if leaks.Empty() {
+			return now, leaks, nil
+		}
+		key := leaks.identity()
+		if key != lastKey {
+			lastKey, since = key, time.Now()
+		} else if time.Since(since) >= o.quiet {
+			return now, leaks.Attribute(), nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(o.interval)
+			defer timer.Stop()
+		} else {
+			timer.Reset(o.interval)
+		}
+		select {
+		case <-ctx.Done():
+			return now, leaks.Attribute(), ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// identity is a canonical string of what leaked, by identity and state.
+func (l Leaks) identity() string {
+	var parts []string
+	for _, p := range l.Children {
+		parts = append(parts, "c"+procID(p))
+	}
+	for _, p := range l.Escaped {
+		parts = append(parts, "e"+procID(p))
+	}
+	for _, fd := range l.FDs {
+		parts = append(parts, "f"+strconv.Itoa(fd.Num)+">"+fd.Target)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "\x00")
+}
+
+func procID(p Proc) string {
+	return strconv.Itoa(int(p.Pid)) + "@" + strconv.FormatInt(p.Started.UnixNano(), 10) + ":" + p.State + ":" + strconv.Itoa(int(p.PPid))
+}
