@@ -1,0 +1,131 @@
+// Command leakgate reads scenario results and cleans up after runs.
+//
+//	leakgate summary [-o summary.md] reports/out/scenarios.json
+//	leakgate sweep [-timeout 10s] RUN-ID-PREFIX
+//
+// summary prints the fault × policy matrix of a Ginkgo JSON report as
+// Markdown (and writes it to -o); it exits 1 if the report shows a failure.
+// sweep kills and reaps every process whose LEAKGATE_RUN value starts with
+// the prefix, anywhere on the machine, and lists them; it exits 1 if any
+// survive. Usage errors exit 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/reports"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  leakgate summary [-o FILE] REPORT.json   print the scenario matrix of a ginkgo JSON report
+  leakgate sweep [-timeout D] RUN-PREFIX   kill and reap every process tagged with a run
+`
+
+var errUsage = errors.New("usage")
+
+// errFailed marks a command that ran and found a failure: exit 1 without
+// another message.
+var errFailed = errors.New("failed")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "summary":
+		err = summary(args[1:], stdout, stderr)
+	case "sweep":
+		err = sweep(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "leakgate: %v\n%s", err, usage)
+		return 2
+	case errors.Is(err, errFailed):
+		return 1
+	default:
+		fmt.Fprintf(stderr, "leakgate: %v\n", err)
+		return 1
+	}
+}
+
+func parse(fs *flag.FlagSet, args []string, operands int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() != operands {
+		return fmt.Errorf("%w: %s takes %d operand(s), got %d", errUsage, fs.Name(), operands, fs.NArg())
+	}
+	return nil
+}
+
+func summary(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "also write the summary to `FILE`")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	results, err := reports.Read(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	text := reports.Summary(results)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
+			return fmt.Errorf("write summary: %w", err)
+		}
+	}
+	fmt.Fprint(stdout, text)
+	if !results.Succeeded {
+		return errFailed
+	}
+	return nil
+}
+
+func sweep(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 10*time.Second, "give up waiting for the killed processes after this long")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	prefix := fs.Arg(0)
+	if prefix == "" {
+		return fmt.Errorf("%w: empty run prefix would match every tagged run", errUsage)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	s, err := harness.Cleanup(ctx, harness.Run{ID: prefix}, harness.Snapshot{})
+	for _, p := range s.Killed {
+		fmt.Fprintf(stdout, "killed %s\n", p)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "swept %d processes of run %s\n", len(s.Killed), prefix)
+	return nil
+}

@@ -1,0 +1,131 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+func spec(text string, state types.SpecState, leaks *Leaks, labels ...string) types.SpecReport {
+	sr := types.SpecReport{
+		LeafNodeType:     types.NodeTypeIt,
+		LeafNodeText:     text,
+		LeafNodeLabels:   labels,
+		LeafNodeLocation: types.CodeLocation{FileName: "/x/scenarios/matrix_test.go", LineNumber: 42},
+		State:            state,
+		RunTime:          1500 * time.Millisecond,
+	}
+	if leaks != nil {
+		sr.ReportEntries = types.ReportEntries{{Name: EntryName, Value: types.WrapEntryValue(*leaks)}}
+	}
+	if state == types.SpecStateFailed {
+		sr.Failure = types.Failure{
+			Message:  "expected no leaks since baseline (0 children, 9 fds); found 2:\n  pid 1 …",
+			Location: types.CodeLocation{FileName: "/x/scenarios/matrix_test.go", LineNumber: 99},
+		}
+	}
+	return sr
+}
+
+func writeReport(t *testing.T, suites []types.Report) string {
+	t.Helper()
+	data, err := json.Marshal(suites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "scenarios.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReadAndSummary(t *testing.T) {
+	path := writeReport(t, []types.Report{{
+		SuiteSucceeded: false,
+		RunTime:        83 * time.Second,
+		SpecReports: types.SpecReports{
+			{LeafNodeType: types.NodeTypeSynchronizedBeforeSuite, State: types.SpecStatePassed},
+			spec("none drop", types.SpecStatePassed, &Leaks{Spawned: 41}, "fault:none", "policy:drop", "config:s3"),
+			spec("stall drop", types.SpecStatePassed, &Leaks{Children: 3, Escaped: 0, FDs: 1, Spawned: 30}, "fault:stall", "policy:drop", "config:s3"),
+			spec("stall killgroup", types.SpecStateFailed, &Leaks{Children: 2, Zombies: 1, Spawned: 30}, "fault:stall", "policy:killgroup", "config:s3"),
+			spec("stall kill local", types.SpecStatePassed, &Leaks{Spawned: 12}, "fault:stall", "policy:kill", "config:local"),
+			spec("audit poc abandon", types.SpecStatePassed, &Leaks{Children: 32, Zombies: 32, FDs: 96, Spawned: 32}, "audit-poc", "policy:abandon"),
+			spec("no counts", types.SpecStatePassed, nil),
+		},
+	}})
+	r, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(r.Specs), 6; got != want {
+		t.Fatalf("specs: got %d, want %d", got, want)
+	}
+	s := r.Specs[1]
+	if s.Labels["fault"] != "stall" || s.Labels["policy"] != "drop" || s.Labels["config"] != "s3" {
+		t.Errorf("labels: got %v", s.Labels)
+	}
+	if s.Leaks == nil || *s.Leaks != (Leaks{Children: 3, FDs: 1, Spawned: 30}) {
+		t.Errorf("leaks: got %+v", s.Leaks)
+	}
+	if r.Specs[5].Leaks != nil {
+		t.Errorf("spec without entry got leaks %+v", r.Specs[5].Leaks)
+	}
+
+	sum := Summary(r)
+	for _, want := range []string{
+		"# leakgate scenarios: FAIL",
+		"6 specs: 5 passed, 1 failed, 0 skipped; suite time 1m23s.",
+		"## config: local",
+		"| fault \\ policy | kill |",
+		"## config: s3",
+		"| fault \\ policy | drop | killgroup |",
+		"| none | ✓ 0/0/0/0 · 41 | – |",
+		"| stall | ✓ 3/0/0/1 · 30 | ✗ 2/1/0/0 · 30 |",
+		"- ✓ audit poc abandon: 32/32/0/96 · 32",
+		"- stall killgroup (failed) at /x/scenarios/matrix_test.go:99: expected no leaks since baseline (0 children, 9 fds); found 2:",
+	} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum)
+		}
+	}
+	// local comes before s3: configs are listed alphabetically.
+	if regexp.MustCompile(`(?s)config: s3.*config: local`).MatchString(sum) {
+		t.Errorf("configs out of order:\n%s", sum)
+	}
+	if strings.Contains(sum, "no counts") {
+		t.Errorf("a spec without counts and without failure should not be listed:\n%s", sum)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"SpecReports": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("truncated JSON: got %v, want an error naming %s", err, bad)
+	}
+	if _, err := Read(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: got %v, want ErrNotExist", err)
+	}
+	empty := writeReport(t, []types.Report{{SuiteSucceeded: true}})
+	if _, err := Read(empty); !errors.Is(err, ErrNoSpecs) {
+		t.Errorf("empty report: got %v, want ErrNoSpecs", err)
+	}
+	badEntry := writeReport(t, []types.Report{{SpecReports: types.SpecReports{{
+		LeafNodeType: types.NodeTypeIt, LeafNodeText: "odd", State: types.SpecStatePassed,
+		ReportEntries: types.ReportEntries{{Name: EntryName, Value: types.WrapEntryValue("not counts")}},
+	}}}})
+	if _, err := Read(badEntry); err == nil || !strings.Contains(err.Error(), `spec "odd"`) {
+		t.Errorf("bad entry: got %v, want an error naming the spec", err)
+	}
+}

@@ -1,0 +1,157 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/leakgate/leakgate/restore/ledger"
+	"github.com/leakgate/leakgate/restore/manifest"
+	"github.com/leakgate/leakgate/restore/record"
+	"github.com/leakgate/leakgate/restore/stream"
+)
+
+// preheated is a preheat's stored outcome: the real preheat never fails by
+// itself, the consumer surfaces its error in order.
+type preheated struct {
+	meta      manifest.EpochEndingBackupMeta
+	manifest  *manifest.EpochEndingManifest
+	infos     []*ledger.LedgerInfoWithSignatures
+	waypoints int
+	last      ledger.Waypoint
+	err       error
+}
+
+// preheat reads a manifest, verifies it, then reads its chunks one after
+// another, decoding every record and checking it against the waypoints.
+func (r *run) preheat(ctx context.Context, g *stream.Gate, meta manifest.EpochEndingBackupMeta) (p preheated) {
+	p.meta = meta
+	data, err := r.readAll(ctx, g, meta.Manifest)
+	if err != nil {
+		p.err = fmt.Errorf("manifest %s: read manifest: %w", meta.Manifest, err)
+		return p
+	}
+	m, err := manifest.ParseEpochEnding(data, meta.Manifest)
+	if err != nil {
+		p.err = fmt.Errorf("manifest %s: %w", meta.Manifest, err)
+		return p
+	}
+	if m.FirstEpoch != meta.FirstEpoch || m.LastEpoch != meta.LastEpoch {
+		p.err = fmt.Errorf("manifest %s: covers epochs %d..%d, metadata says %d..%d",
+			meta.Manifest, m.FirstEpoch, m.LastEpoch, meta.FirstEpoch, meta.LastEpoch)
+		return p
+	}
+	p.manifest = m
+	next := m.FirstEpoch
+	for _, ch := range m.Chunks {
+		infos, err := r.readChunk(ctx, g, m, ch, &next, &p)
+		if err != nil {
+			p.err = fmt.Errorf("manifest %s: chunk %s: %w", meta.Manifest, ch.LedgerInfos, err)
+			return p
+		}
+		p.infos = append(p.infos, infos...)
+	}
+	return p
+}
+
+// decoded is one record of a chunk: the ledger info and the waypoint of its
+// bytes.
+type decoded struct {
+	info *ledger.LedgerInfoWithSignatures
+	wp   ledger.Waypoint
+}
+
+// readChunk reads one chunk file to EOF, decoding each record as it comes
+// (a record that fails to decode is an error before EOF, as in the real
+// read_chunk), then checks the count against the chunk's range and each
+// ledger info against the manifest, in the real code's order.
+func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEndingManifest,
+	ch manifest.EpochEndingChunk, next *uint64, p *preheated) ([]*ledger.LedgerInfoWithSignatures, error) {
+	var recs []decoded
+	err := r.withReader(ctx, g, ch.LedgerInfos, func(rd io.Reader) error {
+		rr := record.NewReader(rd, r.maxRecord)
+		for {
+			rec, err := rr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			info, err := ledger.Decode(rec)
+			if err != nil {
+				return fmt.Errorf("record %d: %w", rr.Count(), err)
+			}
+			recs = append(recs, decoded{info: info, wp: ledger.WaypointOf(info.Info.Version, rec)})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if got, want := uint64(len(recs)), ch.LastEpoch-ch.FirstEpoch+1; got != want {
+		return nil, fmt.Errorf("number of items in chunk doesn't match that in manifest: first_epoch %d, last_epoch %d, items in chunk %d",
+			ch.FirstEpoch, ch.LastEpoch, got)
+	}
+	infos := make([]*ledger.LedgerInfoWithSignatures, 0, len(recs))
+	for i, d := range recs {
+		if d.info.Info.Epoch != *next {
+			return nil, fmt.Errorf("record %d: ledger info epoch not expected: expected %d, actual %d", i+1, *next, d.info.Info.Epoch)
+		}
+		idx := *next - m.FirstEpoch
+		if idx >= uint64(len(m.Waypoints)) {
+			return nil, fmt.Errorf("record %d: more ledger infos than waypoints", i+1)
+		}
+		if want := m.Waypoints[idx]; want != d.wp.String() {
+			return nil, fmt.Errorf("record %d: waypoints don't match. In manifest: %s, In chunk: %s", i+1, want, d.wp)
+		}
+		*next++
+		p.waypoints++
+		p.last = d.wp
+		infos = append(infos, d.info)
+	}
+	return infos, nil
+}
+
+// readAll reads a whole file through open_for_read.
+func (r *run) readAll(ctx context.Context, g *stream.Gate, handle string) ([]byte, error) {
+	var data []byte
+	err := r.withReader(ctx, g, handle, func(rd io.Reader) error {
+		var err error
+		data, err = io.ReadAll(rd)
+		return err
+	})
+	return data, err
+}
+
+// withReader opens handle, registers the reader as in flight, hands use a
+// reader that only makes progress while the consumer waits (the gate), and
+// closes it afterwards: a no-op after EOF, the adapter's policy before.
+func (r *run) withReader(ctx context.Context, g *stream.Gate, handle string, use func(io.Reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rd, err := r.a.OpenForRead(ctx, handle)
+	if err != nil {
+		return err
+	}
+	if err := r.inflight.add(rd); err != nil {
+		return err
+	}
+	defer r.inflight.done(rd)
+	return use(gated{ctx: ctx, g: g, r: rd})
+}
+
+// gated passes each Read through the stream's gate first.
+type gated struct {
+	ctx context.Context
+	g   *stream.Gate
+	r   io.Reader
+}
+
+func (gr gated) Read(b []byte) (int, error) {
+	if err := gr.g.Pass(gr.ctx); err != nil {
+		return 0, err
+	}
+	return gr.r.Read(b)
+}

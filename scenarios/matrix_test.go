@@ -1,0 +1,297 @@
+package scenarios_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gleak"
+
+	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/journal"
+	"github.com/leakgate/leakgate/reports"
+	"github.com/leakgate/leakgate/restore"
+	"github.com/leakgate/leakgate/restore/adapter"
+	"github.com/leakgate/leakgate/restore/fixture"
+	"github.com/leakgate/leakgate/restore/ledger"
+	"github.com/leakgate/leakgate/restore/record"
+)
+
+// The restore every matrix cell runs.
+const (
+	// concurrency is --concurrent-downloads: 8 readers in flight, 16 queued.
+	concurrency = 8
+	// readTimeout lets a stalled read end (the shipped tool has none and
+	// would hang forever; see restore's doc). Generous: healthy reads get
+	// data every few milliseconds even on a loaded 2-core machine.
+	readTimeout = 3 * time.Second
+	// backdropRate paces the manifests after the faulty one, so that they
+	// are provably mid-download when the error hits (a manifest of
+	// 2 × 128 KiB takes about 4 s at this rate, the error comes within
+	// readTimeout): the amplification REFERENCE §1 describes.
+	backdropRate = "64KiB"
+	// faultyManifest and faultyChunk place the fault: the second chunk of
+	// the second manifest, so manifest 0 and a chunk of manifest 1 are
+	// restored before it and the later manifests are in flight.
+	faultyManifest, faultyChunk = 1, 1
+)
+
+// faultRules are the fault kinds of the matrix, as rules for the faulty
+// chunk (%s is its glob). Each means what it says through the s3 pipeline
+// too: record-level faults are applied to the decoded record stream and
+// re-gzip'ed by fakecli.
+var faultRules = map[string]string{
+	"none":     "",
+	"truncate": `truncate record=3 on="%s"`,     // ends inside record 3, exit 0: detected at EOF
+	"stall":    `stall after=8KiB on="%s"`,      // hangs (until killed) after 8 KiB
+	"corrupt":  `corrupt record=3 on="%s"`,      // record 3's payload is garbage: detected before EOF
+	"exit":     `exit code=3 after=all on="%s"`, // writes everything, exits 3: detected at EOF
+}
+
+var faultOrder = []string{"none", "truncate", "stall", "corrupt", "exit"}
+
+// plan is the fault spec of a cell: the fault on the faulty chunk, then the
+// backdrop that paces every later manifest.
+func plan(fault string, b *fixture.Backup) string {
+	if faultRules[fault] == "" {
+		return ""
+	}
+	target := b.Manifests[faultyManifest].Chunks[faultyChunk]
+	rules := []string{fmt.Sprintf(faultRules[fault], "*"+target)}
+	for _, m := range b.Manifests[faultyManifest+1:] {
+		rules = append(rules, fmt.Sprintf(`slow rate=%s on="*%s/*"`, backdropRate, m.BackupHandle))
+	}
+	return strings.Join(rules, "; ")
+}
+
+// cell is one point of the fault × policy × config matrix.
+type cell struct {
+	fault  string
+	policy adapter.Policy
+	config string
+}
+
+func matrixEntries() []TableEntry {
+	var entries []TableEntry
+	for _, config := range []string{"local", "s3"} {
+		for _, fault := range faultOrder {
+			for _, policy := range adapter.Policies() {
+				c := cell{fault: fault, policy: policy, config: config}
+				entries = append(entries, Entry(
+					fmt.Sprintf("fault %s, policy %s, config %s", fault, policy, config),
+					Label("fault:"+fault, "policy:"+policy.String(), "config:"+config),
+					SpecTimeout(2*time.Minute),
+					c,
+				))
+			}
+		}
+	}
+	return entries
+}
+
+var _ = Describe("the concurrent restore against a misbehaving storage CLI", func() {
+	DescribeTable("fault × policy × config", func(ctx SpecContext, c cell) {
+		backup := w.Backups[c.config]
+		s := newSpecRun(ctx, fmt.Sprintf("%s-%s-%s", c.fault, c.policy, c.config))
+		spec := plan(c.fault, backup)
+		AddReportEntry("plan", spec)
+		a := s.adapter(c.config, c.policy, spec, func(a *adapter.Adapter) { a.ReadTimeout = readTimeout })
+
+		res, err := restore.Run(ctx, restore.Options{
+			Adapter:          a,
+			Concurrency:      concurrency,
+			MetadataCacheDir: filepath.Join(s.dir, "metadata-cache"),
+		})
+		// What the restore left the instant it returned, before anything
+		// had time to exit or be reaped.
+		immediate := s.diffNow()
+
+		By("checking the restore's outcome")
+		if c.fault == "none" {
+			Expect(err).NotTo(HaveOccurred(), "storage stderr:\n%s", s.stderrTail(20))
+			Expect(res.LedgerInfos).To(Equal(backup.Epochs()))
+			Expect(res.Waypoints).To(Equal(backup.Epochs()), "every waypoint verified")
+			Expect(res.Manifests).To(Equal(len(backup.Manifests)))
+		} else {
+			Expect(err).To(HaveOccurred())
+			m := backup.Manifests[faultyManifest]
+			Expect(err.Error()).To(And(
+				ContainSubstring("manifest "+m.Handle),
+				ContainSubstring("chunk "+m.Chunks[faultyChunk]),
+			), "the error names the manifest and the file handle")
+			Expect(err).To(causedBy(c.fault))
+		}
+
+		By("settling and counting what is left")
+		want := expectationFor(c)
+		leaks := s.settle(ctx, want.quiet)
+		invs := s.invocations()
+		AddReportEntry(reports.EntryName, counts(leaks, invs))
+		// At return, before any exit, reap or garbage collection: under
+		// abandon the pipes and pidfds are still open here; the GC closes
+		// them later (REFERENCE §1, Go).
+		AddReportEntry("at-return", counts(immediate, invs))
+		AddReportEntry("expectation", want.reason)
+
+		By("asserting the cell's expectation: " + want.reason)
+		switch want.kind {
+		case cleanNow:
+			Expect(immediate.Empty()).To(BeTrue(), "nothing may be left when the restore returns:\n%s", immediate)
+			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
+		case cleanAfterSettling:
+			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
+		case leaksChildren:
+			Expect(leaks.Children).NotTo(BeEmpty(), "expected leaked children:\n%s", leaks)
+		case stalledChildAlive:
+			stalled := stalledInvocation(invs)
+			Expect(stalled).NotTo(BeNil(), "the journal records the stalled invocation")
+			Expect(leaks.Children).To(ContainElement(And(
+				HaveField("Pid", BeEquivalentTo(stalled.PID)),
+				HaveField("State", Not(Equal("Z"))),
+			)), "the stalled fakecli (pid %d) is still alive:\n%s", stalled.PID, leaks)
+		case grandchildOutlivesKill:
+			Expect(leaks.Escaped).To(ContainElement(And(
+				HaveField("Name", BeElementOf("aws", "gzip")),
+				HaveField("State", Not(Equal("Z"))),
+			)), "a grandchild of the killed bash is alive outside our tree:\n%s", leaks)
+		}
+	}, matrixEntries())
+})
+
+// causedBy matches the error each fault must surface as, end to end.
+func causedBy(fault string) OmegaMatcher {
+	return WithTransform(func(err error) string {
+		var xe *adapter.ExitError
+		var de *ledger.DecodeError
+		switch {
+		case errors.Is(err, record.ErrShortRecord):
+			return "truncate"
+		case errors.Is(err, adapter.ErrReadTimeout):
+			return "stall"
+		case errors.As(err, &de):
+			return "corrupt"
+		case errors.As(err, &xe) && xe.ExitCode == 3:
+			return "exit"
+		}
+		return "unrecognised: " + err.Error()
+	}, Equal(fault))
+}
+
+// expectationKind is what a cell must show after the restore returned.
+type expectationKind int
+
+const (
+	cleanNow               expectationKind = iota // no leak at all, the instant Run returns
+	cleanAfterSettling                            // leaks only briefly: none once settled
+	leaksChildren                                 // at least one child stays (alive or zombie)
+	stalledChildAlive                             // the stalled child is still alive
+	grandchildOutlivesKill                        // aws or gzip is alive outside our tree
+)
+
+type expectation struct {
+	kind   expectationKind
+	reason string        // one line, from REFERENCE.md
+	quiet  time.Duration // how long a leak must hold still to count as settled
+}
+
+// expectationFor is the matrix's claims, each with its reason.
+func expectationFor(c cell) expectation {
+	const (
+		leakQuiet  = time.Second     // a stable leak: nothing changed for this long
+		cleanQuiet = 5 * time.Second // a leak expected to go away gets this long to do it
+	)
+	switch {
+	case c.fault == "none":
+		return expectation{cleanNow, "§1: every child is joined at EOF; no reader is dropped", leakQuiet}
+	case c.policy == adapter.KillGroup:
+		return expectation{cleanNow, "§7: Close kills the whole group and returns only when it is gone", leakQuiet}
+	case c.policy == adapter.Abandon:
+		return expectation{leaksChildren, "§1 Go: nothing reaps a child that was never waited for", leakQuiet}
+	case c.policy == adapter.Drop && c.fault == "stall":
+		return expectation{stalledChildAlive, "§1 tokio: a stalled child never exits: it stays alive, holding its fds", leakQuiet}
+	case c.policy == adapter.Drop:
+		return expectation{cleanAfterSettling, "§1 tokio: a dropped child that was writing gets SIGPIPE, exits and is reaped", cleanQuiet}
+	case c.policy == adapter.Kill && c.fault == "stall" && c.config == "s3":
+		return expectation{grandchildOutlivesKill, "§1: the audit's fix kills bash; the pipeline's aws and gzip survive", leakQuiet}
+	default: // kill, and the grandchildren (if any) were writing
+		return expectation{cleanAfterSettling, "§1: kill reaps bash; grandchildren that were writing die of SIGPIPE", cleanQuiet}
+	}
+}
+
+// newSpecRun prepares a measured run for the current spec: a run marker,
+// a temp dir with the journal and the storage commands' stderr log, the
+// baselines, and the cleanup that kills and reaps whatever the run left,
+// then checks no goroutine of ours outlived it.
+func newSpecRun(ctx context.Context, name string) *specRun {
+	dir := GinkgoT().TempDir()
+	stderr, err := os.Create(filepath.Join(dir, "stderr.log"))
+	Expect(err).NotTo(HaveOccurred())
+	s := &specRun{run: harness.NewRun(name), dir: dir, journal: filepath.Join(dir, "journal.jsonl"), stderr: stderr}
+	DeferCleanup(stderr.Close)
+
+	goroutines := gleak.Goroutines()
+	s.before, err = harness.Take(harness.WithMarker(s.run.ID))
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func(ctx SpecContext) {
+		sweep, err := harness.Cleanup(ctx, s.run, s.before)
+		Expect(err).NotTo(HaveOccurred(), "cleanup of run %s", s.run)
+		if !sweep.Empty() {
+			AddReportEntry("cleanup", fmt.Sprintf("killed %d, reaped %d", len(sweep.Killed), len(sweep.Reaped)))
+		}
+		// Worker goroutines blocked on an abandoned child return once the
+		// child is gone; none may outlive the spec.
+		Eventually(gleak.Goroutines).WithContext(ctx).ShouldNot(gleak.HaveLeaked(goroutines))
+	}, NodeTimeout(30*time.Second))
+	return s
+}
+
+// diffNow is what leaked since the baseline, right now.
+func (s *specRun) diffNow() harness.Leaks {
+	now, err := harness.Take(harness.WithMarker(s.run.ID))
+	Expect(err).NotTo(HaveOccurred())
+	return harness.Diff(s.before, now)
+}
+
+// settle waits until the leaks are gone or have held still for quiet.
+func (s *specRun) settle(ctx context.Context, quiet time.Duration) harness.Leaks {
+	ctx, cancel := context.WithTimeout(ctx, quiet+15*time.Second)
+	defer cancel()
+	_, leaks, err := harness.Settle(ctx, s.before, harness.Quiet(quiet))
+	Expect(err).NotTo(HaveOccurred(), "settling:\n%s", leaks)
+	return leaks
+}
+
+// invocations reads the spec's fakecli journal.
+func (s *specRun) invocations() []journal.Invocation {
+	invs, err := journal.Read(s.journal)
+	Expect(err).NotTo(HaveOccurred())
+	return invs
+}
+
+// counts is the "leaks" report entry of a spec.
+func counts(l harness.Leaks, invs []journal.Invocation) reports.Leaks {
+	return reports.Leaks{
+		Children: len(l.Children),
+		Zombies:  len(l.Zombies()),
+		Escaped:  len(l.Escaped),
+		FDs:      len(l.FDs),
+		Spawned:  len(invs),
+	}
+}
+
+// stalledInvocation is the journal's record of the invocation the stall
+// fault hit, nil if none.
+func stalledInvocation(invs []journal.Invocation) *journal.Invocation {
+	for i, inv := range invs {
+		if strings.HasPrefix(inv.Fault, "stall") {
+			return &invs[i]
+		}
+	}
+	return nil
+}
