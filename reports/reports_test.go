@@ -129,3 +129,31 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("bad entry: got %v, want an error naming the spec", err)
 	}
 }
+
+func TestMergeBench(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out", "bench.json")
+	if err := MergeBench(path, map[string]any{"a": 1.5, "b": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := MergeBench(path, map[string]any{"b": 3, "c": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": 1.5, "b": 3.0, "c": "x"}
+	if len(got) != len(want) || got["a"] != want["a"] || got["b"] != want["b"] || got["c"] != want["c"] {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if err := os.WriteFile(path, []byte("[1]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := MergeBench(path, map[string]any{"a": 1}); err == nil || !strings.Contains(err.Error(), "not a JSON object") {
+		t.Errorf("got %v, want a not-an-object error", err)
+	}
+}

@@ -79,10 +79,10 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 			return nil, abort(r, s, err)
 		}
 	}
-	s.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, abort(r, s, err)
 	}
+	s.Wait()
 
 	names := make([]string, 0, len(byName))
 	for name := range byName {

@@ -127,10 +127,11 @@ func (r *run) restoreEpochEnding(ctx context.Context, plan []manifest.EpochEndin
 		res.LastWaypoint = p.last
 		prev = &p
 	}
-	s.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		// Cancelled: drop the stream as an error would.
+		return nil, abort(r, s, err)
 	}
+	s.Wait()
 	if res.Manifests != len(plan) {
 		return nil, fmt.Errorf("restored %d of %d manifests", res.Manifests, len(plan))
 	}

@@ -334,3 +334,72 @@ func devNull(t *testing.T) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// TestCancelDropsInflightReaders: cancelling the context while every chunk
+// read hangs makes Run return the context's error promptly, with every
+// reader closed (under KillGroup: nothing left).
+func TestCancelDropsInflightReaders(t *testing.T) {
+	_, cfg, b := newStore(t, smallSpec)
+	var stalled []string
+	for _, m := range b.Manifests {
+		stalled = append(stalled, m.Chunks[0])
+	}
+	stderr := devNull(t)
+	run := harness.NewRun("cancel")
+	before, err := harness.Take(harness.WithMarker(run.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := harness.Cleanup(ctx, run, before); err != nil {
+			t.Error(err)
+		}
+	})
+	a := &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup, Stderr: stderr,
+		Env: append(os.Environ(), "STALL="+strings.Join(stalled, " "), run.Env())}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := restore.Run(ctx, restore.Options{Adapter: a, Concurrency: 3})
+		done <- err
+	}()
+	// Cancel once the three stalled readers are in flight.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		now, err := harness.Take(harness.WithMarker(run.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sleeping := 0
+		for _, p := range now.Descendants {
+			if p.Name == "sleep" {
+				sleeping++
+			}
+		}
+		if sleeping == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw 3 stalled readers in flight:\n%s", harness.Diff(before, now))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	now, err := harness.Take(harness.WithMarker(run.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := harness.Diff(before, now); !l.Empty() {
+		t.Errorf("cancel under killgroup left something behind:\n%s", l)
+	}
+}

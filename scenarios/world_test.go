@@ -21,6 +21,9 @@ import (
 // not compress (so the gzip'ed objects stay that big too).
 var fixtureSpec = fixture.Spec{Manifests: 12, ChunksPerManifest: 2, RecordsPerChunk: 8, RecordSize: 16 << 10}
 
+// binaries are the commands under cmd/ the suite builds once.
+var binaries = []string{"fakecli", "restore", "leakgate"}
+
 // personas are the names fakecli answers to on the scenarios' PATH.
 var personas = []string{"aws", "fakecli", "gsutil"}
 
@@ -38,6 +41,7 @@ var configFiles = map[string]string{
 // bucket holding one synthetic backup per config, written through that
 // config's own write commands.
 type world struct {
+	Bins       map[string]string          // binaries built from cmd/: "fakecli", "restore", "leakgate" → path
 	Root       string                     // temp dir holding the bucket and personas; removed after the suite
 	PersonaDir string                     // put first on PATH: aws, gsutil, fakecli → the fakecli binary
 	Bucket     string                     // LEAKGATE_BUCKET
@@ -49,15 +53,20 @@ type world struct {
 
 // buildWorld builds fakecli, lays out its personas and writes the fixtures.
 func buildWorld(ctx context.Context) (*world, error) {
-	bin, err := gexec.Build("github.com/leakgate/leakgate/cmd/fakecli")
-	if err != nil {
-		return nil, fmt.Errorf("build fakecli: %w", err)
+	bins := map[string]string{}
+	for _, name := range binaries {
+		bin, err := gexec.Build("github.com/leakgate/leakgate/cmd/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", name, err)
+		}
+		bins[name] = bin
 	}
 	root, err := os.MkdirTemp("", "leakgate-scenarios-")
 	if err != nil {
 		return nil, err
 	}
 	b := &world{
+		Bins:       bins,
 		Root:       root,
 		PersonaDir: filepath.Join(root, "personas"),
 		Bucket:     filepath.Join(root, "bucket"),
@@ -70,7 +79,7 @@ func buildWorld(ctx context.Context) (*world, error) {
 		}
 	}
 	for _, p := range personas {
-		if err := os.Symlink(bin, filepath.Join(b.PersonaDir, p)); err != nil {
+		if err := os.Symlink(bins["fakecli"], filepath.Join(b.PersonaDir, p)); err != nil {
 			return nil, err
 		}
 	}
