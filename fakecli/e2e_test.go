@@ -25,9 +25,9 @@ import (
 	"github.com/leakgate/leakgate/journal"
 )
 
-// binDir holds the fakecli binary built for this test binary, with the
-// symlinks aws, gsutil and fakecli; it goes first on PATH (this machine has
-// a Python aws shim further down).
+// binDir holds the fakecli binary built for this test binary, with a
+// symlink per persona (aws, azcopy, fakecli, gcloud, gsutil, s5cmd); it goes
+// first on PATH (this machine has a Python aws shim further down).
 var binDir string
 
 func TestMain(m *testing.M) { os.Exit(harness.RunReaped(func() int { return runTests(m) })) }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +28,17 @@ const (
 	ListGS
 	// ListPlain prints Show + name for objects only: metadata/x.meta
 	ListPlain
+	// ListAzure prints every object below Dir, recursively (a blob
+	// container has no folders), by path relative to Dir in byte order, as
+	// `azcopy ls` does:
+	//	INFO: epoch_ending_0-9.meta;  Content Length: 1.21 KiB
+	//	INFO: sub/inner.meta;  Content Length: 0.00 B
+	ListAzure
+	// ListS5 prints sub-prefixes first, then objects, as `s5cmd ls`
+	// (modification time in UTC, the storage class and ETag columns empty):
+	//	                                 DIR sub/
+	//	2026/11/26 14:47:06             1234 name
+	ListS5
 )
 
 // Listing says what an OpList command lists and how.
@@ -50,6 +63,9 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 	dir, err := b.Path(l.Dir)
 	if err != nil {
 		return nil, false, err
+	}
+	if l.Style == ListAzure {
+		return renderAzure(dir)
 	}
 	st, err := os.Stat(dir)
 	switch {
@@ -104,6 +120,17 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 		for _, n := range names {
 			buf.WriteString(l.Show + n + "\n")
 		}
+	case ListS5:
+		for _, e := range subs {
+			fmt.Fprintf(&buf, "%19s %1s %-1s %12s %s\n", "", "", "", "DIR", e.Name()+"/")
+		}
+		for _, e := range objs {
+			info, err := e.Info()
+			if err != nil {
+				return nil, false, err
+			}
+			fmt.Fprintf(&buf, "%19s %1s %-1s %12d %s\n", info.ModTime().UTC().Format("2006/01/02 15:04:05"), "", "", info.Size(), e.Name())
+		}
 	case ListPlain:
 		subs = nil
 		for _, e := range objs {
@@ -113,4 +140,59 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 		return nil, false, fmt.Errorf("listing %q: unknown style %d", l.Dir, l.Style)
 	}
 	return buf.Bytes(), len(subs)+len(objs) > 0, nil
+}
+
+// renderAzure lists every object below dir, recursively, as `azcopy ls`.
+// A missing dir, or one holding no object, lists nothing.
+func renderAzure(dir string) (out []byte, found bool, err error) {
+	type entry struct {
+		rel  string
+		size int64
+	}
+	var ents []entry
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return fs.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), tempPrefix) {
+			return nil
+		}
+		if p == dir {
+			return fs.SkipAll // a blob, not a directory: azcopy ls of a blob URL is not imitated
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		ents = append(ents, entry{filepath.ToSlash(rel), info.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].rel < ents[j].rel })
+	var buf bytes.Buffer
+	for _, e := range ents {
+		fmt.Fprintf(&buf, "INFO: %s;  Content Length: %s\n", e.rel, azcopySize(e.size))
+	}
+	return buf.Bytes(), len(ents) > 0, nil
+}
+
+// azcopySize renders a size as azcopy does: two decimals and a binary unit,
+// "10.00 B", "1.21 KiB".
+func azcopySize(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	f, u := float64(n), 0
+	for f/1024 >= 1 && u < len(units)-1 {
+		f /= 1024
+		u++
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64) + " " + units[u]
 }

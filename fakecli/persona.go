@@ -25,8 +25,11 @@ type Persona struct {
 // line here.
 var personas = map[string]*Persona{
 	"aws":     awsPersona(),
+	"azcopy":  azcopyPersona(),
 	"fakecli": plainPersona(),
+	"gcloud":  gcloudPersona(),
 	"gsutil":  gsutilPersona(),
+	"s5cmd":   s5cmdPersona(),
 }
 
 // Lookup returns the persona registered under name (argv[0]'s base name), or
@@ -37,7 +40,7 @@ func Lookup(name string) *Persona { return personas[name] }
 
 // Personas returns the names of all personas, sorted.
 //
-//	fakecli.Personas() // [aws fakecli gsutil]
+//	fakecli.Personas() // [aws azcopy fakecli gcloud gsutil s5cmd]
 func Personas() []string {
 	names := make([]string, 0, len(personas))
 	for n := range personas {
@@ -88,6 +91,16 @@ func argCount(p *Persona, sub string, args []string, want int) error {
 		return usagef(p, "%s takes %d arguments, got %d: %s", sub, want, len(args), strings.Join(args, " "))
 	}
 	return nil
+}
+
+// sortedKeys returns m's keys, sorted.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // knownPersonas is the list for the unknown-persona message.

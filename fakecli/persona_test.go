@@ -12,7 +12,7 @@ import (
 
 func TestPersonas(t *testing.T) {
 	got := fakecli.Personas()
-	want := []string{"aws", "fakecli", "gsutil"}
+	want := []string{"aws", "azcopy", "fakecli", "gcloud", "gsutil", "s5cmd"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Personas() = %v, want %v", got, want)
 	}
@@ -21,8 +21,8 @@ func TestPersonas(t *testing.T) {
 			t.Errorf("Lookup(%q) = %+v", name, p)
 		}
 	}
-	if fakecli.Lookup("azcopy") != nil {
-		t.Error("Lookup(azcopy) is not nil")
+	if fakecli.Lookup("rclone") != nil {
+		t.Error("Lookup(rclone) is not nil")
 	}
 }
 
