@@ -32,7 +32,7 @@ func TestCLIErrors(t *testing.T) {
 		journal bool   // the invocation is journaled
 	}{
 		{"unknown persona", nil, []string{"fakecli.bin", "s3", "ls"}, 2,
-			`^fakecli.bin: unknown persona "fakecli.bin" \(argv\[0\]\); fakecli can be: aws, fakecli, gsutil\n$`, true},
+			`^fakecli.bin: unknown persona "fakecli.bin" \(argv\[0\]\); fakecli can be: aws, azcopy, fakecli, gcloud, gsutil, s5cmd\n$`, true},
 		{"aws bad option", nil, []string{"aws", "s3", "cp", "--recursive", "s3://b/k", "-"}, 2,
 			`^aws: unknown option "--recursive"\naws: usage: aws \[--endpoint-url URL\]`, true},
 		{"gsutil bad command", nil, []string{"gsutil", "rsync", "gs://b/x", "gs://b/y"}, 2,
@@ -54,7 +54,7 @@ func TestCLIErrors(t *testing.T) {
 		{"escape move", nil, []string{"aws", "s3", "mv", "s3://b/k", "s3://b/../../x"}, 2,
 			`^aws: s3://b/\.\./\.\./x: key "b/\.\./\.\./x": "\.\." component`, true},
 		{"bad spec", []string{fakecli.EnvFaults + "=exit code=3; stal"}, []string{"aws", "s3", "ls", "s3://b/"}, 2,
-			`^aws: LEAKGATE_FAULTS:1:14: unknown fault "stal" \(known: corrupt, exit, slow, stall, truncate\)\n$`, true},
+			`^aws: LEAKGATE_FAULTS:1:14: unknown fault "stal" \(known: corrupt, exit, reset, slow, stall, status, truncate\)\n$`, true},
 		{"bad plan file", []string{fakecli.EnvFaultPlan + "=" + plan}, []string{"aws", "s3", "ls", "s3://b/"}, 2,
 			`^aws: .*/plan\.txt:3:7: stall: unknown key "fro"`, true},
 		{"missing plan file", []string{fakecli.EnvFaultPlan + "=" + filepath.Join(tmp, "none")}, []string{"aws", "s3", "ls", "s3://b/"}, 2,

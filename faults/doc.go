@@ -37,14 +37,18 @@
 //
 // # Fault kinds
 //
-// Each kind is a struct named after it (Corrupt, Exit, Slow, Stall,
-// Truncate) whose fields are its parameters; see each type for what it does.
+// Each kind is a struct named after it (Corrupt, Exit, Reset, Slow, Stall,
+// Status, Truncate) whose fields are its parameters; see each type for what
+// it does. Reset and Status are network faults: objserver acts them out on
+// the wire, and fakecli plays what a CLI does once it gave up on them.
 // Keys, with defaults in parentheses:
 //
 //	corrupt   record=K (1)  mode=payload|trailing|length (payload)
 //	exit      code=N (1)  after=all|none|SIZE (all)
+//	reset     after=SIZE (0)
 //	slow      rate=SIZE in bytes per second (required)
 //	stall     after=SIZE (0)  for=DURATION|forever (forever)
+//	status    code=N, an HTTP status 400..599 (503)
 //	truncate  after=SIZE or record=K (exactly one)  exit=N (0)
 //
 // Sizes are bytes: 512, 64KiB, 1MiB, 1GiB (powers of 1024), 10KB, 10MB,
@@ -94,7 +98,7 @@
 // before its kind's keys, and return a *SyntaxError that points at the
 // offending token, by 1-based line and byte column of the original text:
 //
-//	spec:1:1: unknown fault "stal" (known: corrupt, exit, slow, stall, truncate)
+//	spec:1:1: unknown fault "stal" (known: corrupt, exit, reset, slow, stall, status, truncate)
 //	spec:1:11: stall: for: invalid duration "10x" (want e.g. 250ms, 10s or forever)
 //	plan.txt:2:7: stall: unknown key "fro" (stall takes after, for; every rule takes on, call, op, p, seed)
 //

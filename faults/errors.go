@@ -42,7 +42,7 @@ func (p Position) String() string {
 //	if errors.As(err, &se) { fmt.Println(se.Pos.Line) }
 //
 // Its Error text reads "spec:1:14: unknown fault "stal" (known: corrupt,
-// exit, slow, stall, truncate)".
+// exit, reset, slow, stall, status, truncate)".
 type SyntaxError struct {
 	Pos Position
 	Msg string

@@ -34,7 +34,7 @@ func ExampleParse_error() {
 		fmt.Println(se.Pos.Line, se.Pos.Col)
 	}
 	// Output:
-	// spec:1:14: unknown fault "stal" (known: corrupt, exit, slow, stall, truncate)
+	// spec:1:14: unknown fault "stal" (known: corrupt, exit, reset, slow, stall, status, truncate)
 	// 1 14
 }
 

@@ -65,10 +65,10 @@ func TestParseGood(t *testing.T) {
 func TestParseBad(t *testing.T) {
 	cases := []struct{ in, want string }{
 		// kinds
-		{"stal after=1", `spec:1:1: unknown fault "stal" (known: corrupt, exit, slow, stall, truncate)`},
-		{"slow rate=1; stal", `spec:1:14: unknown fault "stal" (known: corrupt, exit, slow, stall, truncate)`},
-		{"after=1 stall", `spec:1:1: rule starts with "after=1": want a fault kind first (known: corrupt, exit, slow, stall, truncate)`},
-		{"Stall", `spec:1:1: unknown fault "Stall" (known: corrupt, exit, slow, stall, truncate)`},
+		{"stal after=1", `spec:1:1: unknown fault "stal" (known: corrupt, exit, reset, slow, stall, status, truncate)`},
+		{"slow rate=1; stal", `spec:1:14: unknown fault "stal" (known: corrupt, exit, reset, slow, stall, status, truncate)`},
+		{"after=1 stall", `spec:1:1: rule starts with "after=1": want a fault kind first (known: corrupt, exit, reset, slow, stall, status, truncate)`},
+		{"Stall", `spec:1:1: unknown fault "Stall" (known: corrupt, exit, reset, slow, stall, status, truncate)`},
 		// words and keys
 		{"stall fro=1", `spec:1:7: stall: unknown key "fro" (stall takes after, for; every rule takes on, call, op, p, seed)`},
 		{"slow rate=1 after=2", `spec:1:13: slow: unknown key "after" (slow takes rate; every rule takes on, call, op, p, seed)`},
@@ -224,7 +224,7 @@ func TestPlanString(t *testing.T) {
 }
 
 func TestKinds(t *testing.T) {
-	want := []string{"corrupt", "exit", "slow", "stall", "truncate"}
+	want := []string{"corrupt", "exit", "reset", "slow", "stall", "status", "truncate"}
 	if got := Kinds(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Kinds() = %q, want %q", got, want)
 	}

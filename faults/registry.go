@@ -16,8 +16,10 @@ type kind struct {
 var registry = map[string]kind{
 	"corrupt":  {keys: []string{"record", "mode"}, decode: decodeCorrupt},
 	"exit":     {keys: []string{"code", "after"}, decode: decodeExit},
+	"reset":    {keys: []string{"after"}, decode: decodeReset},
 	"slow":     {keys: []string{"rate"}, decode: decodeSlow},
 	"stall":    {keys: []string{"after", "for"}, decode: decodeStall},
+	"status":   {keys: []string{"code"}, decode: decodeStatus},
 	"truncate": {keys: []string{"after", "record", "exit"}, decode: decodeTruncate},
 }
 
@@ -27,7 +29,7 @@ var envelopeKeys = []string{"on", "call", "op", "p", "seed"}
 // Kinds returns the names of the fault kinds the spec language knows,
 // sorted.
 //
-//	faults.Kinds() // [corrupt exit slow stall truncate]
+//	faults.Kinds() // [corrupt exit reset slow stall status truncate]
 func Kinds() []string {
 	names := make([]string, 0, len(registry))
 	for name := range registry {

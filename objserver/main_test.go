@@ -1,0 +1,151 @@
+package objserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/harness"
+)
+
+// asCommandEnv makes the test binary run Main instead of the tests: the
+// command tests re-execute it as objserver.
+const asCommandEnv = "LEAKGATE_OBJSERVER_AS_COMMAND"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asCommandEnv) == "1" {
+		os.Exit(Main(append([]string{"objserver"}, os.Args[1:]...)))
+	}
+	os.Exit(harness.RunReaped(m.Run))
+}
+
+// command is this test binary as objserver, with env; killed and reaped
+// when the test ends.
+func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	var keep []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LEAKGATE_") {
+			keep = append(keep, kv)
+		}
+	}
+	cmd.Env = append(append(keep, asCommandEnv+"=1", harness.NewRun("objserver-cmd").Env()), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	t.Cleanup(func() {
+		if cmd.Process != nil && cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, &stdout, &stderr
+}
+
+func TestCommandServesUntilStdinEnds(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "b", "k"), []byte("object"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join(t.TempDir(), "addr")
+	cmd, stdout, stderr := command(t, []string{fakecli.EnvBucket + "=" + root}, "-addr-file", addr, "-watch-stdin")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var endpoint string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if b, err := os.ReadFile(addr); err == nil {
+			endpoint = strings.TrimSpace(string(b))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no address file within 10s; stderr: %s", stderr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the address file, with a deadline
+	}
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
+		t.Fatalf("endpoint %q, want http://127.0.0.1:PORT", endpoint)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(endpoint + "/b/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "object" {
+		t.Errorf("GET /b/k = %q", body)
+	}
+	stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v; stderr: %s", err, stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("objserver still running 10s after its stdin closed")
+	}
+	if got := strings.TrimSpace(stdout.String()); got != endpoint {
+		t.Errorf("stdout %q, want the endpoint %q", got, endpoint)
+	}
+}
+
+func TestCommandRefuses(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"not loopback", []string{fakecli.EnvBucket + "=" + root}, []string{"-listen", "0.0.0.0:0"}, `objserver: -listen "0.0.0.0:0": listen address must be loopback`},
+		{"a name", []string{fakecli.EnvBucket + "=" + root}, []string{"-listen", "localhost:0"}, `listen address must be loopback`},
+		{"no bucket", nil, nil, "objserver: LEAKGATE_BUCKET is not set"},
+		{"bad spec", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvFaults + "=stal"}, nil, `objserver: LEAKGATE_FAULTS:1:1: unknown fault "stal"`},
+		{"process fault", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvFaults + "=exit code=3"}, nil, `LEAKGATE_FAULTS:1:1: exit code=3: a process exit status has no meaning on the network`},
+		{"bad cap", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvStallCap + "=soon"}, nil, `LEAKGATE_STALL_CAP="soon": want a duration > 0`},
+		{"arguments", []string{fakecli.EnvBucket + "=" + root}, []string{"serve"}, `unexpected arguments ["serve"]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd, _, stderr := command(t, c.env, c.args...)
+			cmd.Stdin = nil
+			err := cmd.Run()
+			var xe *exec.ExitError
+			if !errors.As(err, &xe) || xe.ExitCode() != ExitUsage || !strings.Contains(stderr.String(), c.want) || ctx.Err() != nil {
+				t.Errorf("exit %v, stderr %q; want exit %d and %q", err, stderr, ExitUsage, c.want)
+			}
+		})
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:0": true, "127.1.2.3:9000": true, "[::1]:0": true,
+		"0.0.0.0:0": false, ":0": false, "localhost:0": false, "10.0.0.1:80": false, "127.0.0.1": false,
+	} {
+		if err := checkLoopback(addr); (err == nil) != ok {
+			t.Errorf("checkLoopback(%q) = %v, want ok %v", addr, err, ok)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package objserver
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leakgate/leakgate/fakecli"
+)
+
+// ErrNoObject is wrapped by the errors of requests for an object (or a
+// folder where an object is wanted) that the bucket does not hold.
+var ErrNoObject = errors.New("no such object")
+
+// tempPrefix starts the names of objserver's temporary files of atomic
+// writes; listings skip them, and fakecli's (".fakecli-tmp-").
+const tempPrefix = ".objserver-tmp-"
+
+// store is the bucket folder as objects: keys are slash-separated paths
+// relative to the root, resolved by fakecli.Bucket (so objserver and
+// fakecli serve one folder the same way and refuse the same escapes).
+type store struct {
+	bucket *fakecli.Bucket
+}
+
+// object is one stored object, read whole: the objects leakgate serves are
+// a few hundred KiB at most.
+type object struct {
+	key     string
+	data    []byte
+	modTime time.Time
+}
+
+// etag is the object's S3 ETag: the quoted hex MD5 of its bytes.
+func (o *object) etag() string { return etagOf(o.data) }
+
+func etagOf(b []byte) string {
+	sum := md5.Sum(b)
+	return `"` + hex.EncodeToString(sum[:]) + `"`
+}
+
+// get reads the object at key. A missing object, or a folder, wraps
+// ErrNoObject.
+func (s *store) get(key string) (*object, error) {
+	p, err := s.bucket.Path(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && st.IsDir()):
+		return nil, fmt.Errorf("key %q: %w", key, ErrNoObject)
+	case err != nil:
+		return nil, fmt.Errorf("key %q: %w", key, err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", key, err)
+	}
+	return &object{key: key, data: data, modTime: st.ModTime()}, nil
+}
+
+// put stores what r yields as the object at key, atomically (a temporary
+// file in the object's folder, parents created, then rename; an existing
+// object is replaced). It returns the bytes stored and their ETag. check,
+// if not nil, is given the MD5 of the bytes before the rename and may
+// refuse them.
+func (s *store) put(key string, r io.Reader, check func(sum []byte) error) (n int64, etag string, err error) {
+	p, err := s.bucket.Path(key)
+	if err != nil {
+		return 0, "", err
+	}
+	if key == "" || strings.HasSuffix(key, "/") {
+		return 0, "", fmt.Errorf("key %q: not an object name", key)
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, "", fmt.Errorf("key %q: %w", key, err)
+	}
+	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(p)+"-*")
+	if err != nil {
+		return 0, "", fmt.Errorf("key %q: %w", key, err)
+	}
+	sum := md5.New()
+	n, err = io.Copy(io.MultiWriter(tmp, sum), r)
+	if err == nil {
+		err = tmp.Chmod(0o644) // as a plain file would be; CreateTemp makes 0600
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && check != nil {
+		err = check(sum.Sum(nil))
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return n, "", fmt.Errorf("key %q: store %d bytes: %w", key, n, err)
+	}
+	return n, quoted(sum), nil
+}
+
+func quoted(h hash.Hash) string { return `"` + hex.EncodeToString(h.Sum(nil)) + `"` }
+
+// remove deletes the object at key; a missing object is not an error (S3
+// answers 204 either way).
+func (s *store) remove(key string) error {
+	p, err := s.bucket.Path(key)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("key %q: %w", key, err)
+	case st.IsDir():
+		return fmt.Errorf("key %q: a folder: %w", key, ErrNoObject)
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("key %q: %w", key, err)
+	}
+	return nil
+}
+
+// entry is one object of a listing.
+type entry struct {
+	key     string // relative to the listed root
+	size    int64
+	modTime time.Time
+	path    string // file path, to hash it when an ETag is wanted
+}
+
+// list returns every object below the folder root (a key; "" is the
+// bucket root) whose key relative to root starts with prefix, sorted by
+// key (byte order, as S3 sorts). A missing root lists nothing; a root
+// that is not a folder wraps ErrNoObject.
+func (s *store) list(root, prefix string) ([]entry, error) {
+	dir, err := s.bucket.Path(root)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("list %q: %w", root, err)
+	case !st.IsDir():
+		return nil, fmt.Errorf("list %q: not a folder: %w", root, ErrNoObject)
+	}
+	// Walk only the folders the prefix can reach: "e1/metadata/x" needs
+	// e1/metadata only.
+	start := dir
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		start = filepath.Join(dir, filepath.FromSlash(prefix[:i]))
+	}
+	var out []entry
+	err = filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		name := d.Name()
+		if strings.HasPrefix(name, tempPrefix) || strings.HasPrefix(name, ".fakecli-tmp-") {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // gone meanwhile
+		}
+		out = append(out, entry{key: key, size: info.Size(), modTime: info.ModTime(), path: p})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %q prefix %q: %w", root, prefix, err)
+	}
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	return out, nil
+}
+
+// etagOfFile is the ETag of the file at p, "" if it cannot be read.
+func etagOfFile(p string) string {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return ""
+	}
+	return etagOf(data)
+}
+
+// isDir reports whether p is an existing folder.
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
