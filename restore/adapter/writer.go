@@ -4,26 +4,70 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// Writer is the stdin of a create_for_write child (backup-cli's
-// ChildStdinAsDataSink). Write sends bytes to the child. Close is the
-// shutdown: close stdin, drain stdout, reap bash; a non-zero exit is a
-// *ExitError (under KillGroup, processes bash left in its group are killed
-// and waited for, as after a Reader's EOF). Abort, before or during Close,
-// applies the Adapter's Policy instead (same four semantics as
-// Reader.Close) and makes a running Close return an error wrapping
-// ErrClosed (except under Abandon, which closes nothing). Close and Abort
-// are idempotent; Abort after a finished Close does nothing. Writes are
-// serialized.
+// ErrWriteTimeout is wrapped by the error a Writer's Write returns when
+// Adapter.WriteTimeout > 0 and the child took no byte of stdin within it (a
+// stalled upload). The error names the operation, the timeout and the bytes
+// written so far; the Writer stays usable (Abort it, or Write again to wait
+// again).
+//
+//	if errors.Is(err, adapter.ErrWriteTimeout) { w.Abort() }
+var ErrWriteTimeout = errors.New("write timeout")
+
+// Writer is the stdin of a create_for_write or save_metadata_line child
+// (backup-cli's ChildStdinAsDataSink). Write sends bytes to the child.
+// Close is the shutdown: close stdin, drain stdout, reap bash; a non-zero
+// exit is a *ExitError (under KillGroup, processes bash left in its group
+// are killed and waited for, as after a Reader's EOF). Abort is the Writer
+// dropped before its shutdown (the backup's error path): it applies the
+// Adapter's Policy, the same four semantics as Reader.Close:
+//
+//   - Drop closes our stdin write end (and stdout read end) and reaps bash
+//     in the background. A child blocked reading stdin gets EOF, exactly as
+//     if the upload had ended: a storage CLI then finishes the upload of
+//     the bytes it got, under the object's final name, and exits 0 (a real
+//     data hazard: a truncated object that the store reports as a
+//     successful upload; dropping the real ChildStdinAsDataSink does the
+//     same). A stalled child (not reading) stays alive until it reads again,
+//     then does the same.
+//   - Abandon does nothing: the child keeps waiting for bytes on a pipe we
+//     still hold, until the garbage collector finalizes our *os.File (then
+//     it gets EOF and may complete a truncated upload, at an unpredictable
+//     time); once it exits, it stays a zombie. A Write blocked in another
+//     goroutine stays blocked (until WriteTimeout, if set).
+//   - Kill SIGKILLs bash, closes our pipe ends and reaps bash. A pipeline's
+//     other members (`gzip -c | aws s3 cp - …`) live on: their stdin now
+//     ends, so unless stalled they complete a truncated upload, as under
+//     Drop; a stalled one stays alive.
+//   - KillGroup SIGKILLs bash's whole process group, closes our pipe ends,
+//     reaps bash and waits until the group is empty (a *GroupError after
+//     Adapter.WaitDelay). Nothing the command started can store anything
+//     afterwards.
+//
+// Calls, in any order, are well defined: Write after Close or Abort returns
+// an error wrapping ErrClosed; Close after Abort returns an error wrapping
+// ErrClosed (the child was not shut down); Abort during Close interrupts it
+// (Close then returns an error wrapping ErrClosed, or the exit status if it
+// had already reaped bash; under Abandon, which closes nothing, a Close
+// blocked reading stdout stays blocked); Abort after a finished Close does
+// nothing and returns nil (the child was joined); repeated Close or Abort
+// calls return the first call's result. A Write blocked in another
+// goroutine returns an error wrapping ErrClosed when Close, or Abort under
+// Drop, Kill or KillGroup, closes the pipe. Writes are serialized.
 //
 //	fh, w, err := a.CreateForWrite(ctx, bh, "0-.chunk")
-//	if _, err := w.Write(data); err != nil { _ = w.Abort(); return err }
+//	if _, err := w.Write(data); err != nil { return errors.Join(err, w.Abort()) }
 //	return w.Close()
 type Writer struct {
-	c      *child
-	handle string
+	c       *child
+	handle  string
+	timeout time.Duration
+	written atomic.Int64
 
 	writeMu sync.Mutex // serializes Write
 
@@ -38,10 +82,11 @@ type Writer struct {
 	abortErr     error
 }
 
-func newWriter(c *child, handle string) *Writer {
+func newWriter(c *child, handle string, timeout time.Duration) *Writer {
 	return &Writer{
 		c:         c,
 		handle:    handle,
+		timeout:   timeout,
 		closeDone: make(chan struct{}),
 		aborting:  make(chan struct{}),
 		abortDone: make(chan struct{}),
@@ -60,36 +105,70 @@ func (w *Writer) Pgid() int { return w.c.pgid }
 // Policy returns the cleanup policy Abort applies.
 func (w *Writer) Policy() Policy { return w.c.policy }
 
+// Written returns the bytes the child's stdin pipe has accepted so far (the
+// pipe buffers up to 64 KiB that the child may not have read yet).
+//
+//	log.Printf("%s: %d bytes sent", w.Handle(), w.Written())
+func (w *Writer) Written() int64 { return w.written.Load() }
+
 func (w *Writer) closedErr() error { return fmt.Errorf("%s: writer %w", w.c.desc(), ErrClosed) }
 
-// Write writes p to the child's stdin. After Close or Abort it returns an
-// error wrapping ErrClosed; if the child has gone, the pipe's EPIPE.
+// ended reports whether Close or Abort has started.
+func (w *Writer) ended() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closeStarted || w.abortStarted
+}
+
+// Write writes p to the child's stdin and returns how much the pipe took.
+// With Adapter.WriteTimeout > 0 it fails with an error wrapping
+// ErrWriteTimeout once the child has taken no byte for that long (a slow
+// child that keeps reading is waited for). After Close or Abort it returns
+// an error wrapping ErrClosed; if the child has gone, one wrapping the
+// pipe's EPIPE.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.writeMu.Lock()
 	defer w.writeMu.Unlock()
-	w.mu.Lock()
-	done := w.closeStarted || w.abortStarted
-	w.mu.Unlock()
-	if done {
+	if w.ended() {
 		return 0, w.closedErr()
 	}
-	n, err := w.c.stdin.Write(p)
-	if err != nil {
-		w.mu.Lock()
-		done := w.closeStarted || w.abortStarted
-		w.mu.Unlock()
-		if done {
-			return n, w.closedErr()
+	done := 0
+	for {
+		if w.timeout > 0 {
+			if err := w.c.stdin.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
+				return done, w.writeErr(err)
+			}
 		}
-		return n, fmt.Errorf("%s: write to stdin of bash (pid %d): %w", w.c.desc(), w.c.pid, err)
+		n, err := w.c.stdin.Write(p[done:])
+		done += n
+		w.written.Add(int64(n))
+		switch {
+		case err == nil:
+			return done, nil
+		case n > 0 && errors.Is(err, os.ErrDeadlineExceeded) && !w.ended():
+			continue // the child took bytes within the timeout: wait again
+		}
+		return done, w.writeErr(err)
 	}
-	return n, nil
+}
+
+// writeErr turns an error from the stdin pipe into Write's result.
+func (w *Writer) writeErr(err error) error {
+	switch {
+	case w.ended():
+		return w.closedErr()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%s: stdin of bash (pid %d) took no data within %v (%d bytes written): %w",
+			w.c.desc(), w.c.pid, w.timeout, w.Written(), ErrWriteTimeout)
+	}
+	return fmt.Errorf("%s: write to stdin of bash (pid %d) after %d bytes: %w", w.c.desc(), w.c.pid, w.Written(), err)
 }
 
 // Close shuts the command down: closes its stdin, reads its stdout to EOF,
 // reaps bash and returns nil for exit 0, else a *ExitError. It waits as long
-// as the command runs (as shipped); Abort from another goroutine interrupts
-// it. Later calls return the first call's result.
+// as the command runs (as shipped; WriteTimeout does not bound it); Abort
+// from another goroutine interrupts it. Later calls return the first call's
+// result.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closeStarted {
@@ -132,13 +211,13 @@ func (w *Writer) shutdown() error {
 	return err
 }
 
-// Abort closes the command before its shutdown and applies the Policy:
-// Drop closes our pipe ends and reaps bash in the background; Abandon does
-// nothing; Kill SIGKILLs bash, closes the pipes and reaps it; KillGroup
-// SIGKILLs the process group, closes the pipes, reaps bash and waits for the
-// group to empty (a *GroupError after Adapter.WaitDelay). After a finished
-// Close it does nothing and returns nil. Later calls return the first call's
-// result.
+// Abort drops the command before its shutdown and applies the Policy (see
+// Writer for what each leaves behind): Drop closes our pipe ends and reaps
+// bash in the background; Abandon does nothing; Kill SIGKILLs bash, closes
+// the pipes and reaps it; KillGroup SIGKILLs the process group, closes the
+// pipes, reaps bash and waits for the group to empty (a *GroupError after
+// Adapter.WaitDelay). After a finished Close it does nothing and returns
+// nil. Later calls return the first call's result (waiting for it).
 func (w *Writer) Abort() error {
 	w.mu.Lock()
 	if w.abortStarted {
