@@ -9,7 +9,8 @@
 // The subpackages are its parts: adapter (the CommandAdapter and the four
 // child-cleanup policies), record (framing), ledger (ledger infos and
 // waypoints), manifest (manifests, metadata, planning), stream (ordered
-// bounded concurrency) and fixture (writes a synthetic backup).
+// bounded concurrency), db (the target DB) and fixture (writes a synthetic
+// backup).
 //
 // What matches the real program: every file read is one `open_for_read`
 // child; preheats run through a stream with at most 2×C queued and C running,
@@ -20,6 +21,33 @@
 // Where the port differs, deliberately: the record length is capped
 // (record.DefaultMaxLen) where the real reader allocates whatever the prefix
 // says; an optional read timeout (Options via adapter.Adapter.ReadTimeout,
-// off by default as shipped) lets a stalled read end; and the target DB is
-// not written yet (every ledger info is decoded and verified, then counted).
+// off by default as shipped) lets a stalled read end; and a resumed restore
+// skips the manifests the target DB already holds (below).
+//
+// # Target DB and resume
+//
+// With Options.TargetDBDir the consumer writes each manifest's verified
+// ledger infos, after the continuity check, to a pebble DB (package db) in one
+// batch committed with Sync, with a completion marker: a failed, cancelled or
+// killed restore leaves whole manifests only. Re-running the restore into the
+// same dir resumes: the planned manifests whose markers the DB holds (they
+// must be the plan's first ones, same handle, epochs and versions, else
+// ErrTargetMismatch) are skipped without being read, the DB's last ledger
+// info is re-read and checked (it decodes, hashes to the recorded waypoint,
+// ends its epoch), the first manifest read must continue it, and the run
+// ends with a DB identical, key for key, to a clean restore's.
+// Result.Skipped counts what was skipped.
+//
+//	res, err := restore.Run(ctx, restore.Options{Adapter: a, TargetDBDir: "/data/db"})
+//	// after a failure in manifest 5: the DB holds manifests 0..4; the re-run
+//	// skips them (res.Skipped == 5) and reads manifests 5.. only
+//
+// The real tool resumes differently. Its coordinator skips transaction
+// backups the DB already holds (by the DB's next expected version), and an
+// already restored state snapshot, but it hands every epoch-ending manifest
+// to EpochHistoryRestoreController on every run: each is downloaded,
+// verified and written again (save_ledger_infos overwrites), because the
+// epoch history it builds in memory verifies what follows. The port restores
+// only epoch-ending history, so it can skip what the DB holds: nothing
+// already restored is downloaded again.
 package restore

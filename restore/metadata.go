@@ -19,18 +19,24 @@ import (
 const tmpPrefix = ".download-"
 
 // syncMetadata lists the metadata files, removes cached files no longer
-// listed, downloads the ones not cached yet through the ordered bounded
-// stream (temp file, then rename), and parses every listed file.
+// listed (and downloads a killed run left behind), downloads the ones not
+// cached yet through the ordered bounded stream (temp file, then rename),
+// and parses every listed file.
+//
+// A failed download is an error naming the file handle, returned before
+// anything is parsed; the file is then absent from the cache (its temp file
+// removed), so the next run downloads it again. A cached file that does not
+// parse is removed for the same reason, and the error names it.
 func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEndingBackupMeta, error) {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "leakgate-metadata-")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("temporary metadata cache dir: %w", err)
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metadata cache dir: %w", err)
 	}
 	handles, err := r.a.ListMetadataFiles(ctx)
 	if err != nil {
@@ -56,7 +62,7 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
 			missing = append(missing, h)
 		} else if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("metadata cache: %w", err)
 		}
 	}
 	slices.Sort(missing)
@@ -91,9 +97,14 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 	slices.Sort(names)
 	var metas []manifest.EpochEndingBackupMeta
 	for _, name := range names {
-		m, err := parseMetadataFile(filepath.Join(dir, name))
+		p := filepath.Join(dir, name)
+		m, err := parseMetadataFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("metadata file %s: %w", byName[name], err)
+			err = fmt.Errorf("metadata file %s: %w", byName[name], err)
+			if rerr := os.Remove(p); rerr != nil {
+				return nil, errors.Join(err, fmt.Errorf("remove it from the cache: %w", rerr))
+			}
+			return nil, fmt.Errorf("%w (removed from the cache: the next run downloads it again)", err)
 		}
 		metas = append(metas, m...)
 	}
@@ -105,7 +116,7 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 func removeStale(dir string, keep map[string]string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("metadata cache: %w", err)
 	}
 	for _, e := range entries {
 		if _, ok := keep[e.Name()]; ok || e.IsDir() {
@@ -123,7 +134,7 @@ func removeStale(dir string, keep map[string]string) error {
 func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) error {
 	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
-		return err
+		return fmt.Errorf("metadata cache: %w", err)
 	}
 	defer os.Remove(f.Name())
 	err = r.withReader(ctx, g, handle, func(rd io.Reader) error {
@@ -136,7 +147,10 @@ func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) 
 	if err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), filepath.Join(dir, path.Base(handle)))
+	if err := os.Rename(f.Name(), filepath.Join(dir, path.Base(handle))); err != nil {
+		return fmt.Errorf("metadata cache: %w", err)
+	}
+	return nil
 }
 
 func parseMetadataFile(p string) ([]manifest.EpochEndingBackupMeta, error) {

@@ -15,9 +15,12 @@ import (
 // preheated is a preheat's stored outcome: the real preheat never fails by
 // itself, the consumer surfaces its error in order.
 type preheated struct {
-	meta      manifest.EpochEndingBackupMeta
-	manifest  *manifest.EpochEndingManifest
-	infos     []*ledger.LedgerInfoWithSignatures
+	meta     manifest.EpochEndingBackupMeta
+	manifest *manifest.EpochEndingManifest
+	// recs are the verified ledger info records, in epoch order, byte for
+	// byte as read: what the consumer writes to the target DB.
+	recs      [][]byte
+	lastInfo  *ledger.LedgerInfoWithSignatures // decoded recs[len(recs)-1]
 	waypoints int
 	last      ledger.Waypoint
 	err       error
@@ -45,19 +48,20 @@ func (r *run) preheat(ctx context.Context, g *stream.Gate, meta manifest.EpochEn
 	p.manifest = m
 	next := m.FirstEpoch
 	for _, ch := range m.Chunks {
-		infos, err := r.readChunk(ctx, g, m, ch, &next, &p)
+		recs, err := r.readChunk(ctx, g, m, ch, &next, &p)
 		if err != nil {
 			p.err = fmt.Errorf("manifest %s: chunk %s: %w", meta.Manifest, ch.LedgerInfos, err)
 			return p
 		}
-		p.infos = append(p.infos, infos...)
+		p.recs = append(p.recs, recs...)
 	}
 	return p
 }
 
-// decoded is one record of a chunk: the ledger info and the waypoint of its
-// bytes.
+// decoded is one record of a chunk: its bytes, the ledger info and the
+// waypoint of its bytes.
 type decoded struct {
+	rec  []byte
 	info *ledger.LedgerInfoWithSignatures
 	wp   ledger.Waypoint
 }
@@ -65,9 +69,10 @@ type decoded struct {
 // readChunk reads one chunk file to EOF, decoding each record as it comes
 // (a record that fails to decode is an error before EOF, as in the real
 // read_chunk), then checks the count against the chunk's range and each
-// ledger info against the manifest, in the real code's order.
+// ledger info against the manifest, in the real code's order. It returns
+// the verified records.
 func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEndingManifest,
-	ch manifest.EpochEndingChunk, next *uint64, p *preheated) ([]*ledger.LedgerInfoWithSignatures, error) {
+	ch manifest.EpochEndingChunk, next *uint64, p *preheated) ([][]byte, error) {
 	var recs []decoded
 	err := r.withReader(ctx, g, ch.LedgerInfos, func(rd io.Reader) error {
 		rr := record.NewReader(rd, r.maxRecord)
@@ -83,7 +88,7 @@ func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEn
 			if err != nil {
 				return fmt.Errorf("record %d: %w", rr.Count(), err)
 			}
-			recs = append(recs, decoded{info: info, wp: ledger.WaypointOf(info.Info.Version, rec)})
+			recs = append(recs, decoded{rec: rec, info: info, wp: ledger.WaypointOf(info.Info.Version, rec)})
 		}
 	})
 	if err != nil {
@@ -93,7 +98,7 @@ func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEn
 		return nil, fmt.Errorf("number of items in chunk doesn't match that in manifest: first_epoch %d, last_epoch %d, items in chunk %d",
 			ch.FirstEpoch, ch.LastEpoch, got)
 	}
-	infos := make([]*ledger.LedgerInfoWithSignatures, 0, len(recs))
+	verified := make([][]byte, 0, len(recs))
 	for i, d := range recs {
 		if d.info.Info.Epoch != *next {
 			return nil, fmt.Errorf("record %d: ledger info epoch not expected: expected %d, actual %d", i+1, *next, d.info.Info.Epoch)
@@ -108,9 +113,10 @@ func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEn
 		*next++
 		p.waypoints++
 		p.last = d.wp
-		infos = append(infos, d.info)
+		p.lastInfo = d.info
+		verified = append(verified, d.rec)
 	}
-	return infos, nil
+	return verified, nil
 }
 
 // readAll reads a whole file through open_for_read.

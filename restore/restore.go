@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/leakgate/leakgate/restore/adapter"
+	"github.com/leakgate/leakgate/restore/db"
 	"github.com/leakgate/leakgate/restore/ledger"
 	"github.com/leakgate/leakgate/restore/manifest"
 	"github.com/leakgate/leakgate/restore/stream"
@@ -27,19 +28,51 @@ type Options struct {
 	// MaxRecordLen caps one record's length in bytes; 0 means
 	// record.DefaultMaxLen.
 	MaxRecordLen uint32
+	// TargetDBDir is the real tool's --target-db-dir: the verified ledger
+	// infos of each manifest are written to the pebble DB there (see
+	// package db), one atomic batch per manifest, and a re-run resumes
+	// after the manifests it already holds. "" means verify only, write
+	// nothing.
+	TargetDBDir string
+	// Progress, if set, is called once per planned manifest, in epoch
+	// order, from the goroutine that called Run: when a manifest is
+	// skipped (already in the target DB) and when one has been verified
+	// (and written). It must not block for long: while it runs, the
+	// manifests in flight make no progress.
+	Progress func(Progress)
+}
+
+// Progress is one manifest's outcome, reported through Options.Progress.
+//
+//	restore.Options{…, Progress: func(p restore.Progress) { log.Printf("%s: epochs %d..%d", p.Manifest, p.FirstEpoch, p.LastEpoch) }}
+type Progress struct {
+	Manifest              string // the manifest's file handle
+	FirstEpoch, LastEpoch uint64 // inclusive
+	// Skipped: the target DB already held the manifest; nothing was read.
+	Skipped bool
+	// Written: the manifest's ledger infos were committed to the target
+	// DB (false when verifying only, and when skipped).
+	Written bool
 }
 
 // Result is what a successful restore verified.
 type Result struct {
-	// Manifests, Chunks and LedgerInfos count what was read and verified.
+	// Manifests, Chunks and LedgerInfos count what this run read and
+	// verified (and, with a target DB, wrote).
 	Manifests, Chunks, LedgerInfos int
-	// FirstEpoch and LastEpoch bound the restored epoch range.
+	// FirstEpoch and LastEpoch bound the epochs restored, counting the
+	// ones a resumed run skipped: always 0..the backup's last epoch.
 	FirstEpoch, LastEpoch uint64
 	// Waypoints counts manifest waypoints matched by a ledger info; equal
 	// to LedgerInfos on success.
 	Waypoints int
-	// LastWaypoint is the waypoint of the last restored epoch.
+	// LastWaypoint is the waypoint of LastEpoch (read from the target DB
+	// when this run skipped every manifest).
 	LastWaypoint ledger.Waypoint
+	// Skipped counts the manifests a resumed run skipped because the
+	// target DB already held them, and SkippedLedgerInfos their epochs;
+	// they were neither read nor written. Always 0 without a target DB.
+	Skipped, SkippedLedgerInfos int
 }
 
 // ErrNoBackups is returned when the metadata lists no epoch-ending backup.
@@ -48,15 +81,20 @@ var ErrNoBackups = errors.New("no epoch-ending backup in metadata")
 // Run restores the epoch-ending history the adapter's storage holds: it
 // syncs the metadata, plans the backups that cover epochs from 0, preheats
 // their manifests through the ordered bounded stream and consumes the
-// results in order, checking continuity between manifests.
+// results in order, checking continuity between manifests and, with
+// Options.TargetDBDir, writing each manifest to the target DB.
 //
-//	res, err := restore.Run(ctx, restore.Options{Adapter: a, Concurrency: 8})
+//	res, err := restore.Run(ctx, restore.Options{Adapter: a, Concurrency: 8, TargetDBDir: "/data/db"})
 //
 // The first error aborts the restore: every reader still in flight is
 // closed at once (its child treated by the adapter's policy) and the error,
 // naming the manifest and the file handle, is returned. Under every policy
 // but Abandon, Run returns only after its worker goroutines have stopped.
-func Run(ctx context.Context, opts Options) (*Result, error) {
+// The target DB is opened before anything is read (so a bad dir fails
+// first) and closed before Run returns, on every path; it then holds whole
+// manifests only, and a re-run resumes after them (see Resume in the
+// package doc).
+func Run(ctx context.Context, opts Options) (res *Result, err error) {
 	if opts.Adapter == nil {
 		return nil, errors.New("restore: Options.Adapter is nil")
 	}
@@ -64,7 +102,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if c <= 0 {
 		c = runtime.NumCPU()
 	}
-	r := &run{a: opts.Adapter, c: c, maxRecord: opts.MaxRecordLen, inflight: newInflight()}
+	r := &run{a: opts.Adapter, c: c, maxRecord: opts.MaxRecordLen, inflight: newInflight(), progress: opts.Progress}
+	if opts.TargetDBDir != "" {
+		if r.db, err = db.Open(opts.TargetDBDir); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+		defer func() {
+			if cerr := r.db.Close(); cerr != nil {
+				res, err = nil, errors.Join(err, fmt.Errorf("restore: %w", cerr))
+			}
+		}()
+	}
 
 	metas, err := r.syncMetadata(ctx, opts.MetadataCacheDir)
 	if err != nil {
@@ -77,7 +125,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("restore: plan: %w", err)
 	}
-	res, err := r.restoreEpochEnding(ctx, plan)
+	res, err = r.restoreEpochEnding(ctx, plan)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
@@ -90,20 +138,38 @@ type run struct {
 	c         int
 	maxRecord uint32
 	inflight  *inflight
+	db        *db.DB // nil: verify only
+	progress  func(Progress)
 }
 
-// restoreEpochEnding preheats the planned manifests through the ordered
-// bounded stream and consumes them in order.
+// restoreEpochEnding skips the planned manifests the target DB already
+// holds, preheats the others through the ordered bounded stream and
+// consumes them in order: continuity, then the DB write.
 func (r *run) restoreEpochEnding(ctx context.Context, plan []manifest.EpochEndingBackupMeta) (*Result, error) {
-	tasks := make([]stream.Task[preheated], len(plan))
-	for i, meta := range plan {
+	if len(plan) == 0 {
+		return nil, fmt.Errorf("plan: %w", ErrNoBackups)
+	}
+	skip, prev, err := r.resume(plan)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{FirstEpoch: plan[0].FirstEpoch}
+	for _, meta := range plan[:skip] {
+		res.Skipped++
+		res.SkippedLedgerInfos += int(meta.LastEpoch - meta.FirstEpoch + 1)
+		r.report(Progress{Manifest: meta.Manifest, FirstEpoch: meta.FirstEpoch, LastEpoch: meta.LastEpoch, Skipped: true})
+	}
+	if prev != nil {
+		res.LastEpoch, res.LastWaypoint = prev.epoch, prev.wp
+	}
+	todo := plan[skip:]
+	tasks := make([]stream.Task[preheated], len(todo))
+	for i, meta := range todo {
 		tasks[i] = func(ctx context.Context, g *stream.Gate) preheated {
 			return r.preheat(ctx, g, meta)
 		}
 	}
 	s := stream.NewOrdered(ctx, tasks, 2*r.c, r.c)
-	res := &Result{}
-	var prev *preheated
 	for {
 		p, ok := s.Next()
 		if !ok {
@@ -113,29 +179,37 @@ func (r *run) restoreEpochEnding(ctx context.Context, plan []manifest.EpochEndin
 		if err == nil {
 			err = checkContinuity(prev, &p)
 		}
+		if err == nil {
+			err = r.write(&p)
+		}
 		if err != nil {
 			return nil, abort(r, s, err)
 		}
-		if prev == nil {
-			res.FirstEpoch = p.manifest.FirstEpoch
-		}
 		res.Manifests++
 		res.Chunks += len(p.manifest.Chunks)
-		res.LedgerInfos += len(p.infos)
+		res.LedgerInfos += len(p.recs)
 		res.Waypoints += p.waypoints
 		res.LastEpoch = p.manifest.LastEpoch
 		res.LastWaypoint = p.last
-		prev = &p
+		prev = tailOf(&p)
+		r.report(Progress{Manifest: p.meta.Manifest, FirstEpoch: p.manifest.FirstEpoch, LastEpoch: p.manifest.LastEpoch, Written: r.db != nil})
 	}
 	if err := ctx.Err(); err != nil {
 		// Cancelled: drop the stream as an error would.
 		return nil, abort(r, s, err)
 	}
 	s.Wait()
-	if res.Manifests != len(plan) {
-		return nil, fmt.Errorf("restored %d of %d manifests", res.Manifests, len(plan))
+	if res.Manifests != len(todo) {
+		return nil, fmt.Errorf("restored %d of %d manifests", res.Manifests, len(todo))
 	}
 	return res, nil
+}
+
+// report hands p to Options.Progress, if set.
+func (r *run) report(p Progress) {
+	if r.progress != nil {
+		r.progress(p)
+	}
 }
 
 // abort drops the stream the way the real consumer's early return does:
@@ -155,17 +229,53 @@ func abort[T any](r *run, s *stream.Ordered[T], cause error) error {
 	return cause
 }
 
-// checkContinuity checks that p starts where prev ended.
-func checkContinuity(prev, p *preheated) error {
+// tail is where the restored history ends so far: the last epoch-ending
+// ledger info, from the previous manifest or from the target DB.
+type tail struct {
+	epoch          uint64
+	nextBlockEpoch uint64 // the epoch its next epoch state starts; epoch if it has none
+	wp             ledger.Waypoint
+	source         string // "manifest <handle>" or "the target DB <dir> (manifest <handle>)"
+}
+
+// tailOf is the tail after p, a manifest verified whole (so it has a last
+// ledger info).
+func tailOf(p *preheated) *tail {
+	t := &tail{epoch: p.manifest.LastEpoch, wp: p.last, source: "manifest " + p.meta.Manifest}
+	if p.lastInfo != nil {
+		t.nextBlockEpoch = nextBlockEpoch(p.lastInfo)
+	}
+	return t
+}
+
+// nextBlockEpoch is Aptos' LedgerInfo::next_block_epoch: the next epoch
+// state's epoch, or the ledger info's own epoch if it ends none.
+func nextBlockEpoch(li *ledger.LedgerInfoWithSignatures) uint64 {
+	if li.Info.NextEpochState != nil {
+		return li.Info.NextEpochState.Epoch
+	}
+	return li.Info.Epoch
+}
+
+// checkContinuity checks that p starts where prev ended: its first epoch
+// follows prev's last, and is the epoch prev's last ledger info hands over
+// to (the real tool's "Previous epoch ending LedgerInfo is not the one
+// expected").
+func checkContinuity(prev *tail, p *preheated) error {
 	if prev == nil {
 		if p.manifest.FirstEpoch != 0 {
 			return fmt.Errorf("manifest %s: first epoch %d, want 0", p.meta.Manifest, p.manifest.FirstEpoch)
 		}
 		return nil
 	}
-	if want := prev.manifest.LastEpoch + 1; p.manifest.FirstEpoch != want {
-		return fmt.Errorf("manifest %s: first epoch %d does not continue manifest %s (last epoch %d)",
-			p.meta.Manifest, p.manifest.FirstEpoch, prev.meta.Manifest, prev.manifest.LastEpoch)
+	if want := prev.epoch + 1; p.manifest.FirstEpoch != want {
+		return fmt.Errorf("manifest %s: first epoch %d does not continue %s (last epoch %d)",
+			p.meta.Manifest, p.manifest.FirstEpoch, prev.source, prev.epoch)
+	}
+	if p.manifest.FirstEpoch != prev.nextBlockEpoch {
+		return fmt.Errorf("manifest %s: previous epoch-ending ledger info is not the one expected: my first epoch %d, "+
+			"next block epoch of %s's last ledger info (epoch %d) %d",
+			p.meta.Manifest, p.manifest.FirstEpoch, prev.source, prev.epoch, prev.nextBlockEpoch)
 	}
 	return nil
 }
