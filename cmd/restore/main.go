@@ -8,7 +8,28 @@
 //	    --records 8 --record-size 16384
 //
 // Exit status: 0 on success, 1 when the restore (or backup) fails, 2 on a
-// usage error (bad flag, unreadable or malformed config).
+// usage error (bad flag, unreadable or malformed config), 130 or 143 when
+// stopped by SIGINT or SIGTERM.
+//
+// # Stopping
+//
+// The first SIGINT or SIGTERM cancels the command: restore.Run closes every
+// reader in flight, each child meeting --cleanup-policy as on an error, the
+// command returns (deferred closes run), a message names the signal, and
+// the exit status is 128+n (130, 143). A second SIGINT or SIGTERM during
+// that cleanup kills the process at once by the signal's default action,
+// skipping the rest of it. SIGKILL runs no cleanup at all: under every
+// policy the children in flight survive it, unless
+//
+//   - --pdeathsig: the kernel SIGKILLs each bash when bin/restore dies
+//     (PR_SET_PDEATHSIG). It reaches bash and what bash execs, not bash's
+//     children: the storage CLI and gzip of a pipeline live on.
+//   - --guard: a watchdog child (`restore guard`, in its own process group)
+//     holds a pipe that only bin/restore writes to; when bin/restore ends,
+//     however it ends, the guard reads EOF and SIGKILLs every process whose
+//     environment carries this run's RESTORE_GUARD token: every child and
+//     grandchild. On a normal exit bin/restore waits for that sweep, so
+//     under --guard nothing it started outlives it, whatever the policy.
 package main
 
 import (
@@ -20,6 +41,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/leakgate/leakgate/restore"
@@ -28,7 +50,15 @@ import (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 && os.Args[1] == guardCommand {
+		// The guard keeps the default signal dispositions: it has nothing
+		// to stop cleanly, and a signal aimed at it means "die now".
+		os.Exit(runGuard(os.Args[2:], os.Stdin, os.Stderr))
+	}
+	ctx, stop := handleSignals(context.Background(), os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 const usage = `usage:
@@ -51,12 +81,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = bootstrapDB(ctx, args[1:], stdout, stderr)
 	case "make-backup":
 		err = makeBackup(ctx, args[1:], stdout, stderr)
+	case guardCommand:
+		return runGuard(args[1:], os.Stdin, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "restore: unknown command %q\n%s", args[0], usage)
 		return 2
+	}
+	if gerr := stopGuard(); gerr != nil {
+		err = errors.Join(err, fmt.Errorf("--guard: %w", gerr))
+	}
+	if se := stoppedBy(ctx); se != nil {
+		if err == nil {
+			fmt.Fprintf(stderr, "restore: %s arrived as the command finished; exiting %d\n", signalName(se.sig), se.exitCode())
+		} else {
+			fmt.Fprintf(stderr, "restore: stopped by %s (exit %d): %v\n", signalName(se.sig), se.exitCode(), err)
+		}
+		return se.exitCode()
 	}
 	switch {
 	case err == nil:
@@ -74,9 +117,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // common holds the flags both commands share.
 type common struct {
-	config  string
-	policy  string
-	timeout time.Duration
+	config    string
+	policy    string
+	timeout   time.Duration
+	pdeathsig bool
+	guard     bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -84,9 +129,14 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.policy, "cleanup-policy", adapter.Drop.String(),
 		"what happens to a child whose reader is dropped before EOF: "+policyNames()+" (drop is what the real tool does)")
 	fs.DurationVar(&c.timeout, "read-timeout", 0, "give up on a read that gets no data for this long (0: wait forever, as shipped)")
+	fs.BoolVar(&c.pdeathsig, "pdeathsig", false,
+		"have the kernel SIGKILL each child bash when this process dies, even by SIGKILL (PR_SET_PDEATHSIG; bash only: a pipeline's other processes survive)")
+	fs.BoolVar(&c.guard, "guard", false,
+		"start a watchdog process that kills every process this one started and left running, when this one ends however it ends (SIGKILL included)")
 }
 
-// adapter loads the config and builds the adapter; its errors are usage errors.
+// adapter loads the config and builds the adapter, starting the guard for
+// --guard; its errors are usage errors, but for the guard's.
 func (c *common) adapter() (*adapter.Adapter, error) {
 	if c.config == "" {
 		return nil, fmt.Errorf("%w: --command-adapter-config is required", errUsage)
@@ -102,7 +152,18 @@ func (c *common) adapter() (*adapter.Adapter, error) {
 	if c.timeout < 0 {
 		return nil, fmt.Errorf("%w: --read-timeout must not be negative", errUsage)
 	}
-	return &adapter.Adapter{Config: cfg, Policy: p, ReadTimeout: c.timeout}, nil
+	a := &adapter.Adapter{Config: cfg, Policy: p, ReadTimeout: c.timeout}
+	if c.pdeathsig {
+		a.Pdeathsig = syscall.SIGKILL
+	}
+	if c.guard {
+		g, err := startGuard()
+		if err != nil {
+			return nil, fmt.Errorf("--guard: %w", err)
+		}
+		a.Env = append(os.Environ(), g.env())
+	}
+	return a, nil
 }
 
 func policyNames() string {
@@ -139,7 +200,9 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	c.register(fs)
 	concurrency := fs.Int("concurrent-downloads", runtime.NumCPU(), "number of concurrent downloads (manifests and metadata files)")
 	cacheDir := fs.String("metadata-cache-dir", "", "metadata cache `DIR` (default: a temporary directory)")
-	targetDB := fs.String("target-db-dir", "", "target DB `DIR` (accepted; this version verifies but writes no DB)")
+	targetDB := fs.String("target-db-dir", "",
+		"target DB `DIR`: a pebble DB (created if missing) that receives the verified ledger infos, one atomic batch per manifest; "+
+			"re-running into it resumes after the manifests it holds (default: verify only, write nothing)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -150,17 +213,31 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	opts := restore.Options{Adapter: a, Concurrency: *concurrency, MetadataCacheDir: *cacheDir, TargetDBDir: *targetDB}
 	if *targetDB != "" {
-		fmt.Fprintf(stderr, "restore: note: --target-db-dir %s: this version verifies the backup but writes no DB\n", *targetDB)
+		// One line per manifest on stderr, as the real tool logs each
+		// epoch-ending restore: an operator (or a test) sees how far a
+		// restore got before it was stopped.
+		opts.Progress = func(p restore.Progress) {
+			what := "written to"
+			if p.Skipped {
+				what = "skipped: already in"
+			}
+			fmt.Fprintf(stderr, "restore: manifest %s: epochs %d..%d %s %s\n", p.Manifest, p.FirstEpoch, p.LastEpoch, what, *targetDB)
+		}
 	}
 	start := time.Now()
-	res, err := restore.Run(ctx, restore.Options{Adapter: a, Concurrency: *concurrency, MetadataCacheDir: *cacheDir})
+	res, err := restore.Run(ctx, opts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored epochs %d..%d: %d manifests, %d chunks, %d ledger infos, %d waypoints verified (last %s) in %s\n",
+	db := "verify only, no --target-db-dir"
+	if *targetDB != "" {
+		db = fmt.Sprintf("%d manifests written to %s, %d skipped (already there)", res.Manifests, *targetDB, res.Skipped)
+	}
+	fmt.Fprintf(stdout, "restored epochs %d..%d: %d manifests, %d chunks, %d ledger infos, %d waypoints verified (last %s); %s; in %s\n",
 		res.FirstEpoch, res.LastEpoch, res.Manifests, res.Chunks, res.LedgerInfos, res.Waypoints, res.LastWaypoint,
-		time.Since(start).Round(time.Millisecond))
+		db, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -173,16 +250,25 @@ func makeBackup(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&spec.ChunksPerManifest, "chunks", 3, "chunk files per manifest")
 	fs.IntVar(&spec.RecordsPerChunk, "records", 8, "ledger infos (epochs) per chunk")
 	fs.IntVar(&spec.RecordSize, "record-size", 16<<10, "minimum bytes per record")
+	// On the write path the policy applies to the upload in flight when the
+	// backup fails (its writer dropped before the shutdown).
+	fs.Lookup("cleanup-policy").Usage = "what happens to an upload's child (create_for_write) dropped before its shutdown when the backup fails: " +
+		policyNames() + " (drop is what the real tool does: a child still reading gets EOF and may store a truncated object)"
+	writeTimeout := fs.Duration("write-timeout", 0, "give up on an upload whose command takes no data for this long (0: wait forever, as shipped)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if spec.Manifests < 1 || spec.ChunksPerManifest < 1 || spec.RecordsPerChunk < 1 || spec.RecordSize < 1 {
 		return fmt.Errorf("%w: --manifests, --chunks, --records and --record-size must each be at least 1", errUsage)
 	}
+	if *writeTimeout < 0 {
+		return fmt.Errorf("%w: --write-timeout must not be negative", errUsage)
+	}
 	a, err := c.adapter()
 	if err != nil {
 		return err
 	}
+	a.WriteTimeout = *writeTimeout
 	b, err := fixture.Write(ctx, a, spec)
 	if err != nil {
 		return err

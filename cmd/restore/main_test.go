@@ -12,7 +12,20 @@ import (
 	"github.com/leakgate/leakgate/harness"
 )
 
-func TestMain(m *testing.M) { os.Exit(harness.RunReaped(m.Run)) }
+// TestMain runs the tests under harness.RunReaped and, in the inner test
+// process only, builds the restore binary first for the tests that signal
+// it (see signal_test.go).
+func TestMain(m *testing.M) {
+	os.Exit(harness.RunReaped(func() int {
+		cleanup, err := buildRestoreBin()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer cleanup()
+		return m.Run()
+	}))
+}
 
 // shippedConfig is a real config from ../shared, or its vendored copy.
 func shippedConfig(name string) string {

@@ -63,23 +63,32 @@ const (
 // shipped behaviour. Env is the base environment (nil = os.Environ() at each
 // call); the config's env_vars and then the call's parameters are laid over
 // it, later wins, one entry per key. ReadTimeout > 0 bounds each Read's wait
-// for data (0 = none, as shipped). WaitDelay bounds KillGroup's wait for
-// bash and its process group on close (0 or negative = DefaultWaitDelay).
+// for data (0 = none, as shipped); WriteTimeout > 0 is its twin for writers
+// (create_for_write, save_metadata_line): how long a Write may wait for the
+// child to take any byte (0 = none, as shipped). WaitDelay bounds
+// KillGroup's wait for bash and its process group on close (0 or negative =
+// DefaultWaitDelay).
 // Stderr receives the children's stderr (nil = os.Stderr, inherited as
 // shipped). OnSpawn, if set, is called synchronously right after each child
-// starts. An Adapter is safe for concurrent use; do not change its fields
-// while calls are running.
+// starts. Pdeathsig, if non-zero, is each bash's parent-death signal
+// (PR_SET_PDEATHSIG; see "When the parent dies" in the package
+// documentation): it reaches bash alone, never bash's own children. An
+// Adapter is safe for concurrent use; do not change its fields while calls
+// are running.
 //
 //	a := &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup, WaitDelay: 2 * time.Second}
 //	r, err := a.OpenForRead(ctx, "b.1a2b/0-.chunk")
+//	a.Pdeathsig = syscall.SIGKILL // set before the first call: bash dies with us, even if we are SIGKILLed
 type Adapter struct {
-	Config      *Config
-	Policy      Policy
-	Env         []string
-	ReadTimeout time.Duration
-	WaitDelay   time.Duration
-	Stderr      *os.File
-	OnSpawn     func(Spawn)
+	Config       *Config
+	Policy       Policy
+	Env          []string
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	WaitDelay    time.Duration
+	Stderr       *os.File
+	OnSpawn      func(Spawn)
+	Pdeathsig    syscall.Signal
 }
 
 // Spawn describes one started child, passed to Adapter.OnSpawn: the
@@ -193,8 +202,8 @@ func (a *Adapter) spawn(ctx context.Context, op, command string, params []EnvVar
 		Stderr:    stderr,
 		WaitDelay: a.waitDelay(),
 	}
-	if a.Policy == KillGroup {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if a.Policy == KillGroup || a.Pdeathsig != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: a.Policy == KillGroup, Pdeathsig: a.Pdeathsig}
 	}
 	err = cmd.Start()
 	// The child has its own copies now (or none, on error).
@@ -374,7 +383,7 @@ func (a *Adapter) CreateForWrite(ctx context.Context, backupHandle, fileName str
 	if err != nil {
 		return "", nil, err
 	}
-	return h, newWriter(c, h), nil
+	return h, newWriter(c, h, a.WriteTimeout), nil
 }
 
 // SaveMetadataLine runs save_metadata_line with FILE_NAME=fileName (shell
@@ -400,7 +409,7 @@ func (a *Adapter) SaveMetadataLine(ctx context.Context, fileName string, content
 	if err != nil {
 		return "", err
 	}
-	w := newWriter(c, h)
+	w := newWriter(c, h, a.WriteTimeout)
 	if _, err := w.Write(content); err != nil {
 		return "", errors.Join(err, w.Abort())
 	}

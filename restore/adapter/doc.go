@@ -81,6 +81,24 @@
 // that long unless the process runs under a subreaper (leakgate's tests
 // will, through harness.RunReaped).
 //
+// # When the parent dies
+//
+// The policies act when a Reader or Writer is closed, so they need the
+// process to live long enough to close it: a process that is SIGKILLed runs
+// no code, and every child it had in flight survives under every policy
+// (bash, and a pipeline's storage CLI and gzip alike; a stalled one lives
+// until its own end). Adapter.Pdeathsig narrows that: the kernel sends the
+// signal to bash when the thread that started it exits, which in a Go
+// program that never exits a locked OS thread means when the process dies,
+// however it dies. It is cleared on fork and kept across exec, so it reaches
+// bash and whatever bash execs (`exec fakecli …`: one process, which dies),
+// but not bash's own children: the grandchildren of a pipeline are
+// reparented and live on. Putting every child in its own process group
+// changes nothing here, since no one is left to kill the group, and neither
+// does making the process a child subreaper (PR_SET_CHILD_SUBREAPER), which
+// only affects orphans while the subreaper lives. Killing the grandchildren
+// too takes a process that outlives the parent: bin/restore's --guard.
+//
 // # Config
 //
 // LoadConfig and ParseConfig read the YAML with yaml.Node so that every
