@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shirou/gopsutil/v3/process"
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness/internal/procfs"
@@ -179,37 +178,19 @@ func reapChild(pid int32) reapResult {
 }
 
 // errStale reports that a pid now names another process or none.
-var errStale = errors.New("process gone or pid reused")
+var errStale = procfs.ErrStale
 
 // killVerified sends SIGKILL to p if pid p.Pid still names the process that
 // started at p.Started. It holds a pidfd while checking, so the pid cannot be
 // reused between the check and the signal.
 func killVerified(p Proc) error {
-	fd, err := unix.PidfdOpen(int(p.Pid), 0)
-	if err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return errStale
-		}
-		// No pidfd support: check, then kill by pid (a tiny reuse window).
-		if !sameProcess(p) {
-			return errStale
-		}
-		return unix.Kill(int(p.Pid), unix.SIGKILL)
-	}
-	defer unix.Close(fd)
-	if !sameProcess(p) {
-		return errStale
-	}
-	return unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-}
-
-func sameProcess(p Proc) bool {
 	boot, err := bootTime()
 	if err != nil {
-		return false
+		return errStale
 	}
-	st, err := procfs.ReadStat(p.Pid)
-	return err == nil && startedAt(boot, st.StartTicks).Equal(p.Started)
+	return procfs.SignalVerified(p.Pid, unix.SIGKILL, func(ticks uint64) bool {
+		return startedAt(boot, ticks).Equal(p.Started)
+	})
 }
 
 // groupIsRun reports whether every live member of process group pgid carries
@@ -223,7 +204,7 @@ func groupIsRun(pgid int32, prefix string, now Snapshot) bool {
 			}
 		}
 	}
-	pids, err := process.Pids()
+	pids, err := listPids()
 	if err != nil {
 		return false
 	}

@@ -3,6 +3,7 @@ package harness
 import (
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // Diff judges now against baseline: the descendants and escaped processes
@@ -16,7 +17,10 @@ import (
 // Diff ignores, by default, the Go netpoller's fds (anon_inode:[eventpoll]
 // and anon_inode:[eventfd]), which the runtime opens once per process the
 // first time it needs them and never closes. Options add more: IgnoringPid,
-// IgnoringFDKind, IgnoringFDTarget. Diff is pure: it reads no files.
+// IgnoringCmdline, IgnoringFDKind, IgnoringFDTarget, IgnoringGoroutines.
+// When both snapshots recorded goroutines (WithGoroutines), Diff also
+// reports the goroutines gleak judges leaked. Diff is pure: it reads no
+// files.
 func Diff(baseline, now Snapshot, opts ...Option) Leaks {
 	return diff(baseline, now, newOptions(opts))
 }
@@ -33,7 +37,7 @@ func diff(baseline, now Snapshot, o *options) Leaks {
 	fresh := func(ps []Proc) []Proc {
 		var out []Proc
 		for _, p := range ps {
-			if !old[p.key()] && !o.ignorePid[p.Pid] {
+			if !old[p.key()] && !o.ignorePid[p.Pid] && !o.ignoresCmdline(p) {
 				out = append(out, p)
 			}
 		}
@@ -60,5 +64,20 @@ func diff(baseline, now Snapshot, o *options) Leaks {
 		fd.Peers = nil
 		l.FDs = append(l.FDs, fd)
 	}
+	if baseline.Goroutines != nil && now.Goroutines != nil {
+		l.Goroutines = leakedGoroutines(baseline.Goroutines, now.Goroutines, o.ignoreGo)
+	}
 	return l
+}
+
+// ignoresCmdline reports whether an IgnoringCmdline pattern matches p.
+func (o *options) ignoresCmdline(p Proc) bool {
+	if len(o.ignoreCmd) == 0 {
+		return false
+	}
+	line := p.Name
+	if len(p.Cmdline) > 0 {
+		line = strings.Join(p.Cmdline, " ")
+	}
+	return slices.ContainsFunc(o.ignoreCmd, func(re *regexp.Regexp) bool { return re.MatchString(line) })
 }

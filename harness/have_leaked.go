@@ -16,7 +16,7 @@ import (
 //	Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringFDKind(harness.FDSocket)))
 //
 // When ShouldNot fails, the message is the leak report (Leaks.String, with
-// pipe peers attributed).
+// pipe peers attributed and WithFacts' facts).
 func HaveLeaked(baseline Snapshot, opts ...Option) types.GomegaMatcher {
 	return &haveLeakedMatcher{baseline: baseline, opts: newOptions(opts)}
 }
@@ -41,5 +41,5 @@ func (m *haveLeakedMatcher) FailureMessage(any) string {
 }
 
 func (m *haveLeakedMatcher) NegatedFailureMessage(any) string {
-	return m.leaks.Attribute().String()
+	return m.opts.report(m.leaks).String()
 }

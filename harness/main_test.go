@@ -43,6 +43,10 @@ func testMode(mode string) int {
 			return 1
 		}
 		return 0
+	case "verify-clean", "verify-leak", "verify-ignored", "verify-ignorable", "verify-failing":
+		verifyMode(mode) // exits
+	case "measure-own":
+		return measureOwn()
 	case "wait-signal":
 		fmt.Printf("ready pid=%d\n", os.Getpid())
 		time.Sleep(5 * time.Minute) // ended by the test's signal, or by Pdeathsig

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shirou/gopsutil/v3/process"
-
 	"github.com/leakgate/leakgate/harness/internal/procfs"
 )
 
@@ -20,17 +18,46 @@ func (p Proc) key() procKey { return procKey{p.Pid, p.Started.UnixNano()} }
 
 // memo is what the registry knows of one process.
 type memo struct {
-	args        []string
-	from        string
+	// image is the exec image the live fields were read from; zero when
+	// they were read without one (then they are not reused).
+	image procfs.Image
+	// envRead: marker and markerKnown were read from environ for image.
+	envRead bool
+	// denied: environ is not readable by this process (another user's).
+	denied bool
+	// live is /proc/<pid>/cmdline as read for image (liveRead).
+	live     []string
+	liveRead bool
+	// marker is the last LEAKGATE_RUN value read from a live environment.
 	marker      string
 	markerKnown bool
-	seen        time.Time
+	// lastLive is the last non-empty command line read from /proc: a
+	// zombie's, whose own is empty, comes from here.
+	lastLive []string
+	// given is the command line a caller gave Remember, and its source.
+	given     []string
+	givenFrom string
+	seen      time.Time
 }
 
-// registry remembers command lines and markers by (pid, start time), so a
-// zombie, whose /proc cmdline and environ are empty, can still be described
-// and attributed to its run. Entries of processes gone from a full scan are
-// dropped.
+// cmdline is the command line to show for a process whose /proc cmdline is
+// empty (a zombie): the one a caller gave, else the last one read.
+func (m memo) cmdline() ([]string, string) {
+	switch {
+	case len(m.given) > 0:
+		return m.given, m.givenFrom
+	case len(m.lastLive) > 0:
+		return m.lastLive, fromSnapshot
+	}
+	return nil, ""
+}
+
+// registry remembers, by (pid, start time), what scans read of a process
+// (its command line and marker, per exec image, so a scan reads environ and
+// cmdline only of processes it has not seen run their current image) and
+// what callers told Remember, so a zombie, whose /proc cmdline and environ
+// are empty, can still be described and attributed to its run. Entries of
+// processes gone from a full scan are dropped.
 var registry = &memoRegistry{m: map[procKey]memo{}}
 
 type memoRegistry struct {
@@ -44,21 +71,23 @@ func (r *memoRegistry) get(k procKey) memo {
 	return r.m[k]
 }
 
-// saw records what a snapshot read of a live or zombie process. The latest
-// live read wins: a child caught between fork and exec still shows its
-// parent's command line and environment.
-func (r *memoRegistry) saw(k procKey, args []string, marker string, markerKnown bool) {
+// put stores m as the memo of k, stamped now.
+func (r *memoRegistry) put(k procKey, m memo) {
+	m.seen = time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := r.m[k]
-	if len(args) > 0 && (len(m.args) == 0 || m.from == fromSnapshot) {
-		m.args, m.from = slices.Clone(args), fromSnapshot
+	// Remember may have run since get: keep what it gave.
+	if old, ok := r.m[k]; ok && len(old.given) > 0 && len(m.given) == 0 {
+		m.given, m.givenFrom = old.given, old.givenFrom
 	}
-	if markerKnown {
-		m.marker, m.markerKnown = marker, true
-	}
-	m.seen = time.Now()
 	r.m[k] = m
+}
+
+// size is the number of processes remembered (for tests).
+func (r *memoRegistry) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
 }
 
 // fromSnapshot is CmdlineFrom for a command line read by an earlier Take.
@@ -70,7 +99,7 @@ func (r *memoRegistry) remember(k procKey, args []string, source, marker string,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := r.m[k]
-	m.args, m.from = slices.Clone(args), source
+	m.given, m.givenFrom = slices.Clone(args), source
 	if markerKnown {
 		m.marker, m.markerKnown = marker, true
 	}
@@ -78,16 +107,24 @@ func (r *memoRegistry) remember(k procKey, args []string, source, marker string,
 	r.m[k] = m
 }
 
-// prune drops entries of processes absent from a full scan that started at
-// scanStart, unless they were recorded after the scan started.
-func (r *memoRegistry) prune(live map[procKey]bool, scanStart time.Time) {
+// prune drops entries of processes that a full scan started at scanStart
+// did not see alive (live reports it), unless they were recorded after the
+// scan started.
+func (r *memoRegistry) prune(live func(procKey) bool, scanStart time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, m := range r.m {
-		if !live[k] && m.seen.Before(scanStart) {
+		if m.seen.Before(scanStart) && !live(k) {
 			delete(r.m, k)
 		}
 	}
+}
+
+// reset forgets everything (for tests and benchmarks of a cold scan).
+func (r *memoRegistry) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.m)
 }
 
 // Remember records args as the command line of process pid, so reports can
@@ -101,7 +138,8 @@ func (r *memoRegistry) prune(live map[procKey]bool, scanStart time.Time) {
 // Call it right after starting the process and before waiting for it:
 // Remember reads the process's start time (its identity across pid reuse)
 // and, if it is still running, its marker. It does nothing if pid is already
-// gone. The memory lasts as long as the process exists.
+// gone. The memory lasts as long as the process exists. Remember reads two
+// small /proc files and starts no process.
 func Remember(pid int, args []string, source string) {
 	if pid <= 0 || pid > 1<<31-1 {
 		return
@@ -118,10 +156,8 @@ func Remember(pid int, args []string, source string) {
 	var marker string
 	known := false
 	if st.State != 'Z' {
-		env, err := (&process.Process{Pid: int32(pid)}).Environ()
-		if err == nil {
-			marker, _ = markerFromEnviron(env)
-			known = true
+		if v, n, err := procfs.EnvValue(int32(pid), MarkerEnv); err == nil && n > 0 {
+			marker, known = v, true
 		}
 	}
 	if source == "" {

@@ -18,19 +18,22 @@ import (
 //	defer cancel()
 //	_, leaks, err := harness.Settle(ctx, before)
 //
-// Snapshots are taken every 20ms (PollEvery) with the baseline's marker
-// unless WithMarker says otherwise. A leak whose state changes (a child going
-// from S to Z, a new fd) restarts the quiet window. The returned Leaks are
-// attributed (see Leaks.Attribute). A Take error ends Settle with that error.
+// Snapshots are taken every 20ms (PollEvery) of the baseline's process
+// (unless Of says otherwise) with the baseline's marker (unless WithMarker
+// says otherwise), recording goroutines when the baseline did. A leak whose
+// state changes (a child going from S to Z, a new fd) restarts the quiet
+// window. The returned Leaks are attributed (see Leaks.Attribute) and
+// annotated with WithFacts' facts. A Take error ends Settle with that error.
 func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, Leaks, error) {
 	o := newOptions(append([]Option{WithMarker(baseline.Marker)}, opts...))
+	spec := scanSpec{self: o.self(baseline.Self), marker: *o.marker, goroutines: baseline.Goroutines != nil}
 	var (
 		lastKey string
 		since   time.Time
 		timer   *time.Timer
 	)
 	for {
-		now, err := take(*o.marker)
+		now, err := scan(spec)
 		if err != nil {
 			return now, Leaks{Baseline: baseline}, fmt.Errorf("harness: settle: %w", err)
 		}
@@ -42,7 +45,7 @@ func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, L
 		if key != lastKey {
 			lastKey, since = key, time.Now()
 		} else if time.Since(since) >= o.quiet {
-			return now, leaks.Attribute(), nil
+			return now, o.report(leaks), nil
 		}
 		if timer == nil {
 			timer = time.NewTimer(o.interval)
@@ -52,10 +55,16 @@ func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, L
 		}
 		select {
 		case <-ctx.Done():
-			return now, leaks.Attribute(), ctx.Err()
+			return now, o.report(leaks), ctx.Err()
 		case <-timer.C:
 		}
 	}
+}
+
+// report attributes l's pipe fds and annotates its processes with the
+// WithFacts facts.
+func (o *options) report(l Leaks) Leaks {
+	return l.Attribute().Annotate(o.allFacts()...)
 }
 
 // identity is a canonical string of what leaked, by identity and state.
@@ -70,6 +79,7 @@ func (l Leaks) identity() string {
 	for _, fd := range l.FDs {
 		parts = append(parts, "f"+strconv.Itoa(fd.Num)+">"+fd.Target)
 	}
+	parts = append(parts, goroutineIDs(l.Goroutines)...)
 	slices.Sort(parts)
 	return strings.Join(parts, "\x00")
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/onsi/gomega/gleak"
 	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/leakgate/leakgate/harness/internal/procfs"
@@ -38,6 +40,10 @@ type Proc struct {
 	// Marker is the process's LEAKGATE_RUN value, if its environment was
 	// readable (for a zombie: if it was remembered while it was alive).
 	Marker string
+	// Fact is what the caller said about the process (its journal entry:
+	// command line as run, injected fault), set by Leaks.Annotate; nil if
+	// nothing.
+	Fact *Fact
 }
 
 // FDKind classifies an fd by its readlink target.
@@ -70,10 +76,10 @@ type Peer struct {
 	FD   int
 }
 
-// Snapshot is the process and fd state of the measuring process at one
+// Snapshot is the process and fd state of the measured process at one
 // instant. Take makes one; Diff compares two.
 type Snapshot struct {
-	Self  int32     // the measuring process (os.Getpid())
+	Self  int32     // the measured process (os.Getpid(), or the pid given to Of)
 	Taken time.Time // when the scan started
 	// Descendants are all descendants of Self, in any state, by pid.
 	Descendants []Proc
@@ -84,6 +90,10 @@ type Snapshot struct {
 	FDs []FD
 	// Marker is the prefix Escaped was computed for ("" = none).
 	Marker string
+	// Goroutines are the caller's goroutines, recorded only when Take was
+	// given WithGoroutines and measures the caller; nil otherwise. Diff
+	// compares goroutines only when both snapshots hold them.
+	Goroutines []gleak.Goroutine
 }
 
 // Zombies returns the descendants and escaped processes in state Z:
@@ -104,24 +114,27 @@ func zombies(lists ...[]Proc) []Proc {
 	return out
 }
 
-// Take scans /proc and returns a snapshot of the calling process: its
-// descendants, the escaped processes carrying the marker prefix (default
-// ProcessMarker(); see WithMarker), and its open fds.
+// Take scans /proc and returns a snapshot of the calling process (or of the
+// process Of names): its descendants, the escaped processes carrying the
+// marker prefix (default ProcessMarker(); see WithMarker), and its open
+// fds; with WithGoroutines, also the caller's goroutines.
 //
 //	before, err := harness.Take()
 //	Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before))
 //
 // Take reads files only and never starts a process. A process that vanishes
-// during the scan is skipped. Take costs a few milliseconds: it reads the
-// stat and environ of every process on the machine. The fd list may include
-// fds other goroutines open and close concurrently.
+// during the scan is skipped. Take reads every process's /proc/<pid>/stat
+// (the floor: about 10µs a process), and environ and cmdline only of
+// processes it has not seen since their last exec (the registry remembers
+// them by pid, start time and exec image). The fd list may include fds other
+// goroutines open and close concurrently.
 func Take(opts ...Option) (Snapshot, error) {
 	o := newOptions(opts)
 	marker := ProcessMarker()
 	if o.marker != nil {
 		marker = *o.marker
 	}
-	return take(marker)
+	return scan(scanSpec{self: o.self(0), marker: marker, goroutines: o.goroutines})
 }
 
 // bootTime is the boot instant, estimated once per process from
@@ -139,16 +152,39 @@ func startedAt(boot time.Time, ticks uint64) time.Time {
 	return boot.Add(procfs.TicksToDuration(ticks))
 }
 
+// take is a snapshot of this process with the given marker prefix.
 func take(marker string) (Snapshot, error) {
-	self := int32(os.Getpid())
-	snap := Snapshot{Self: self, Taken: time.Now(), Marker: marker}
+	return scan(scanSpec{self: int32(os.Getpid()), marker: marker})
+}
+
+// scanSpec says what one scan of /proc looks for.
+type scanSpec struct {
+	self       int32  // the measured process
+	marker     string // prefix of escaped processes' markers; "" = none
+	goroutines bool   // record the caller's goroutines (only if self is the caller)
+}
+
+// ErrGone reports that the measured process (see Of) no longer exists:
+// errors.Is(err, harness.ErrGone) after Take(harness.Of(pid)).
+var ErrGone = procfs.ErrGone
+
+// scan is Take's work: one pass over /proc for spec.
+func scan(spec scanSpec) (Snapshot, error) {
+	self := spec.self
+	caller := int32(os.Getpid())
+	snap := Snapshot{Self: self, Taken: time.Now(), Marker: spec.marker}
 	boot, err := bootTime()
 	if err != nil {
 		return snap, fmt.Errorf("harness: take snapshot: boot time: %w", err)
 	}
-	raw, err := procfs.SelfFDs()
+	var raw []procfs.FD
+	if self == caller {
+		raw, err = procfs.SelfFDs()
+	} else {
+		raw, err = procfs.FDs(self)
+	}
 	if err != nil {
-		return snap, fmt.Errorf("harness: take snapshot: list /proc/self/fd: %w", err)
+		return snap, fmt.Errorf("harness: take snapshot of pid %d: list its fds: %w", self, err)
 	}
 	snap.FDs = make([]FD, 0, len(raw))
 	for _, fd := range raw {
@@ -156,7 +192,7 @@ func take(marker string) (Snapshot, error) {
 	}
 	slices.SortFunc(snap.FDs, func(a, b FD) int { return a.Num - b.Num })
 
-	pids, err := process.Pids()
+	pids, err := listPids()
 	if err != nil {
 		return snap, fmt.Errorf("harness: take snapshot: list processes: %w", err)
 	}
@@ -170,6 +206,11 @@ func take(marker string) (Snapshot, error) {
 		}
 		stats[pid] = st
 		children[st.PPid] = append(children[st.PPid], pid)
+	}
+	if self != caller {
+		if _, ok := stats[self]; !ok {
+			return snap, fmt.Errorf("harness: take snapshot of pid %d: %w", self, ErrGone)
+		}
 	}
 	desc := map[int32]bool{}
 	queue := slices.Clone(children[self])
@@ -193,10 +234,10 @@ func take(marker string) (Snapshot, error) {
 			continue // kernel threads (kthreadd's children) carry no environment
 		}
 		isDesc := desc[pid]
-		if !isDesc && marker == "" {
+		if !isDesc && spec.marker == "" {
 			continue
 		}
-		p, ok := readProc(pid, st, boot, marker, isDesc)
+		p, ok := readProc(pid, st, boot, spec.marker, isDesc)
 		if !ok {
 			continue
 		}
@@ -209,76 +250,119 @@ func take(marker string) (Snapshot, error) {
 			snap.Escaped = append(snap.Escaped, p)
 		}
 	}
-	live := make(map[procKey]bool, len(stats))
-	for pid, st := range stats {
-		live[procKey{pid, startedAt(boot, st.StartTicks).UnixNano()}] = true
+	registry.prune(func(k procKey) bool {
+		st, ok := stats[k.pid]
+		return ok && startedAt(boot, st.StartTicks).UnixNano() == k.started
+	}, snap.Taken)
+	if spec.goroutines && self == caller {
+		snap.Goroutines = gleak.Goroutines()
 	}
-	registry.prune(live, snap.Taken)
 	return snap, nil
 }
 
-// readProc reads what a Proc needs beyond stat. ok is false if the process
+// listPids lists the processes: gopsutil's Pids, a plain readdir of /proc
+// (kept: it costs what a readdir costs), under the guard that keeps its
+// directory fd out of concurrent snapshots.
+func listPids() ([]int32, error) {
+	var pids []int32
+	var err error
+	procfs.Shared(func() { pids, err = process.Pids() })
+	return pids, err
+}
+
+// commLen is the longest comm the kernel keeps (TASK_COMM_LEN - 1): a
+// longer command name is cut there.
+const commLen = 15
+
+// readProc describes process pid from its stat line and what the registry
+// remembers of it, reading environ and cmdline only when the process runs
+// an exec image the registry has not seen. ok is false if the process
 // vanished or, when it is not a descendant, does not carry the marker.
 func readProc(pid int32, st procfs.Stat, boot time.Time, marker string, isDesc bool) (Proc, bool) {
-	pp := &process.Process{Pid: pid}
 	started := startedAt(boot, st.StartTicks)
 	key := procKey{pid, started.UnixNano()}
 	zombie := st.State == 'Z'
+	m := registry.get(key)
+	changed := false
+	cacheable := !zombie && st.Image.Known()
+	if cacheable && m.image != st.Image {
+		m.image, m.envRead, m.live, m.liveRead = st.Image, false, nil, false
+		changed = true
+	}
 
-	env, err := pp.Environ()
-	if isGone(err) {
+	// The marker: from environ, read once per image.
+	value, known := m.marker, m.markerKnown
+	if !zombie && !(cacheable && m.envRead) && !m.denied {
+		v, entries, err := procfs.EnvValue(pid, MarkerEnv)
+		if isGone(err) {
+			return Proc{}, false
+		}
+		if errors.Is(err, os.ErrPermission) {
+			// Another user's process (the kernel also hides its image):
+			// never ours, and never readable; do not ask again.
+			m.denied, changed = true, true
+		}
+		if err == nil && (entries > 0 || cacheable) {
+			// A live process with an address space and an empty
+			// environment carries no marker; an empty read without one
+			// (exiting) says nothing.
+			value, known = v, true
+			m.marker, m.markerKnown = v, true
+			m.envRead = cacheable
+			changed = true
+		}
+	}
+	if !isDesc && !(known && markerMatches(value, marker)) {
+		if changed {
+			registry.put(key, m)
+		}
 		return Proc{}, false
 	}
-	value, envKnown := markerFromEnviron(env)
-	envKnown = envKnown || (err == nil && !zombie)
-	memo := registry.get(key)
-	if !envKnown && memo.markerKnown {
-		value, envKnown = memo.marker, true
-	}
-	if !isDesc && !markerMatches(value, marker) {
-		return Proc{}, false
-	}
-	name, err := pp.Name()
-	if isGone(err) {
-		return Proc{}, false
-	}
-	if name == "" {
-		name = st.Comm
-	}
-	args, err := pp.CmdlineSlice()
-	if isGone(err) {
-		return Proc{}, false
+
+	// The command line: from cmdline, read once per image.
+	var args []string
+	if !zombie {
+		if cacheable && m.liveRead {
+			args = m.live
+		} else {
+			a, err := procfs.Cmdline(pid)
+			if isGone(err) {
+				return Proc{}, false
+			}
+			args = a
+			if cacheable && err == nil {
+				m.live, m.liveRead = a, true
+			}
+			if len(a) > 0 {
+				m.lastLive = a
+			}
+			changed = true
+		}
 	}
 	p := Proc{
 		Pid: pid, PPid: st.PPid, Pgid: st.Pgrp,
 		State:   string(st.State),
-		Name:    name,
+		Name:    st.Comm,
 		Started: started,
-		Marker:  value,
+	}
+	if known {
+		p.Marker = value
 	}
 	if len(args) > 0 {
-		p.Cmdline, p.CmdlineFrom = args, "proc"
-	} else if len(memo.args) > 0 {
-		p.Cmdline, p.CmdlineFrom = slices.Clone(memo.args), memo.from
+		p.Cmdline, p.CmdlineFrom = slices.Clone(args), "proc"
+	} else if a, from := m.cmdline(); len(a) > 0 {
+		p.Cmdline, p.CmdlineFrom = slices.Clone(a), from
 	}
-	registry.saw(key, args, value, envKnown)
+	// comm is cut at 15 bytes: extend it from argv[0], as ps does.
+	if len(st.Comm) == commLen && len(p.Cmdline) > 0 {
+		if base := filepath.Base(p.Cmdline[0]); strings.HasPrefix(base, st.Comm) {
+			p.Name = base
+		}
+	}
+	if changed || m.seen.IsZero() {
+		registry.put(key, m)
+	}
 	return p, true
-}
-
-// markerFromEnviron returns the LEAKGATE_RUN value in env (the last one, as
-// os/exec keeps the last of duplicate entries); known is false when env is
-// empty (a zombie's or an unreadable environment).
-func markerFromEnviron(env []string) (value string, known bool) {
-	for _, kv := range env {
-		if kv == "" {
-			continue
-		}
-		known = true
-		if v, ok := strings.CutPrefix(kv, MarkerEnv+"="); ok {
-			value = v
-		}
-	}
-	return value, known
 }
 
 // isGone reports whether a read failed because the process is gone: its

@@ -97,6 +97,10 @@ func matrixEntries() []TableEntry {
 
 var _ = Describe("the concurrent restore against a misbehaving storage CLI", func() {
 	DescribeTable("fault × policy × config", func(ctx SpecContext, c cell) {
+		if cmdline := os.Getenv(foreignRestoreEnv); cmdline != "" {
+			gateForeignCell(ctx, c, cmdline) // an external restore, under leakgate run (gate_test.go)
+			return
+		}
 		backup := w.Backups[c.config]
 		s := newSpecRun(ctx, fmt.Sprintf("%s-%s-%s", c.fault, c.policy, c.config))
 		spec := plan(c.fault, backup)
@@ -226,8 +230,10 @@ func expectationFor(c cell) expectation {
 
 // newSpecRun prepares a measured run for the current spec: a run marker,
 // a temp dir with the journal and the storage commands' stderr log, the
-// baselines, and the cleanup that kills and reaps whatever the run left,
-// then checks no goroutine of ours outlived it.
+// baselines, a sampler recording the spec's timeline (reported as the
+// "timeline" and "peak" entries when settling starts), and the cleanup that
+// kills and reaps whatever the run left, then checks no goroutine of ours
+// outlived it.
 func newSpecRun(ctx context.Context, name string) *specRun {
 	dir := GinkgoT().TempDir()
 	stderr, err := os.Create(filepath.Join(dir, "stderr.log"))
@@ -238,7 +244,9 @@ func newSpecRun(ctx context.Context, name string) *specRun {
 	goroutines := gleak.Goroutines()
 	s.before, err = harness.Take(harness.WithMarker(s.run.ID))
 	Expect(err).NotTo(HaveOccurred())
+	s.sampler = harness.Sample(ctx, s.before, harness.DefaultSampleEvery)
 	DeferCleanup(func(ctx SpecContext) {
+		s.stopSampling() // if the spec never settled (it failed first)
 		sweep, err := harness.Cleanup(ctx, s.run, s.before)
 		Expect(err).NotTo(HaveOccurred(), "cleanup of run %s", s.run)
 		if !sweep.Empty() {
@@ -258,12 +266,17 @@ func (s *specRun) diffNow() harness.Leaks {
 	return harness.Diff(s.before, now)
 }
 
-// settle waits until the leaks are gone or have held still for quiet.
+// settle stops the timeline, then waits until the leaks are gone or have
+// held still for quiet. The leaks come annotated with the journal (each
+// process's command line as run and its fault) and, when there are any,
+// their report is the "attribution" entry.
 func (s *specRun) settle(ctx context.Context, quiet time.Duration) harness.Leaks {
+	s.stopSampling()
 	ctx, cancel := context.WithTimeout(ctx, quiet+15*time.Second)
 	defer cancel()
-	_, leaks, err := harness.Settle(ctx, s.before, harness.Quiet(quiet))
+	_, leaks, err := harness.Settle(ctx, s.before, harness.Quiet(quiet), harness.WithFacts(s.facts))
 	Expect(err).NotTo(HaveOccurred(), "settling:\n%s", leaks)
+	s.reportAttribution(leaks)
 	return leaks
 }
 

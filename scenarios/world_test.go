@@ -171,6 +171,10 @@ type specRun struct {
 	journal string   // LEAKGATE_JOURNAL
 	stderr  *os.File // the storage commands' stderr
 	before  harness.Snapshot
+	// sampler records the spec's timeline from the baseline until settling
+	// (see timeline_test.go); stopped says it was stopped and reported.
+	sampler *harness.Sampler
+	stopped bool
 }
 
 // adapter builds an adapter for config under policy whose children carry

@@ -156,3 +156,75 @@ func TestSelfFDsSeesPipe(t *testing.T) {
 		t.Errorf("AccessMode(write end) = %d, %v; want 1", m, err)
 	}
 }
+
+func TestParseStatImage(t *testing.T) {
+	// A live process's line (Linux 6.x): 52 fields.
+	const line = "4242 (sleep) S 4100 4242 4100 0 -1 4194560 98 0 0 0 0 0 0 0 20 0 1 0 98765 8192000 200 18446744073709551615 " +
+		"94000000000000 94000000100000 140730000000000 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94000000200000 94000000300000 94000001000000 " +
+		"140730000001000 140730000001100 140730000001100 140730000002000 0\n"
+	got, err := ParseStat("/proc/4242/stat", []byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Image{StartCode: 94000000000000, EndCode: 94000000100000, ArgStart: 140730000001000, ArgEnd: 140730000001100, EnvStart: 140730000001100, EnvEnd: 140730000002000}
+	if got.Image != want || !got.Image.Known() || got.StartTicks != 98765 || got.State != 'S' {
+		t.Errorf("ParseStat image\n got %+v\nwant %+v (known), starttime 98765, state S", got, want)
+	}
+	// A zombie's: the address fields are zero.
+	zombie := "7 (true) Z 1 1 1 0 -1 4227084 49 0 1 0 0 0 0 0 20 0 1 0 255629 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 1 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+	if z, err := ParseStat("/proc/7/stat", []byte(zombie)); err != nil || z.Image.Known() {
+		t.Errorf("ParseStat(zombie) = %+v, %v; want an unknown image", z, err)
+	}
+}
+
+func TestImageChangesOnExec(t *testing.T) {
+	self, err := ReadStat(int32(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !self.Image.Known() {
+		t.Skip("the kernel hides address fields from this reader")
+	}
+	if again, _ := ReadStat(int32(os.Getpid())); again.Image != self.Image {
+		t.Errorf("the image of a running process changed: %+v then %+v", self.Image, again.Image)
+	}
+}
+
+func TestSplitNulAndEnvValue(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"a\x00", []string{"a"}},
+		{"a\x00b c\x00", []string{"a", "b c"}},
+		{"a\x00\x00b", []string{"a", "", "b"}},
+	}
+	for _, tt := range tests {
+		if got := SplitNul([]byte(tt.in)); !slicesEqual(got, tt.want) {
+			t.Errorf("SplitNul(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	v, n, err := EnvValue(int32(os.Getpid()), "PATH")
+	if err != nil || n == 0 || v != os.Getenv("PATH") && os.Getenv("PATH") != "" {
+		t.Errorf("EnvValue(self, PATH) = %q, %d entries, %v; want %q", v, n, err, os.Getenv("PATH"))
+	}
+	if args, err := Cmdline(int32(os.Getpid())); err != nil || !slicesEqual(args, os.Args) {
+		t.Errorf("Cmdline(self) = %q, %v; want %q", args, err, os.Args)
+	}
+	if _, err := Cmdline(1 << 30); !errors.Is(err, ErrGone) {
+		t.Errorf("Cmdline(no such pid) error = %v, want ErrGone", err)
+	}
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,8 @@
+package harness
+
+// ForgetForTest empties the registry, so the next snapshot reads every
+// process's environ and cmdline again (a cold snapshot).
+func ForgetForTest() { registry.reset() }
+
+// RegistrySizeForTest is the number of processes the registry remembers.
+func RegistrySizeForTest() int { return registry.size() }
