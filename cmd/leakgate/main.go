@@ -1,7 +1,18 @@
-// Command leakgate reads scenario results and cleans up after runs.
+// Command leakgate runs a command under a leak gate, reads scenario results
+// and cleans up after runs.
 //
+//	leakgate run [flags] -- CMD ARGS…
 //	leakgate summary [-o summary.md] reports/out/scenarios.json
 //	leakgate sweep [-timeout 10s] RUN-ID-PREFIX
+//
+// run starts CMD with fakecli's personas first on PATH and the fault plan,
+// journal, bucket and a run marker in its environment, samples it while it
+// runs, lets what it left settle after it exits, reports (human text, or
+// JSON with --json), then kills and reaps everything the run left. It exits 0
+// when the gate passes, 1 when it fails (a leak, a timeout, or a failed
+// command with --require-success), 2 on a usage error or when CMD could not
+// be started. What counts as a leak is package gate's contract: see
+// `go doc github.com/leakgate/leakgate/gate`.
 //
 // summary prints the fault × policy matrix of a Ginkgo JSON report as
 // Markdown (and writes it to -o); it exits 1 if the report shows a failure.
@@ -28,6 +39,7 @@ func main() {
 }
 
 const usage = `usage:
+  leakgate run [flags] -- CMD ARGS…        run CMD under the leak gate ('leakgate run -h' for flags)
   leakgate summary [-o FILE] REPORT.json   print the scenario matrix of a ginkgo JSON report
   leakgate sweep [-timeout D] RUN-PREFIX   kill and reap every process tagged with a run
 `
@@ -45,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch args[0] {
+	case "run":
+		err = runCmd(args[1:], stdout, stderr)
 	case "summary":
 		err = summary(args[1:], stdout, stderr)
 	case "sweep":
@@ -60,6 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "leakgate: %v\n%s", err, usage)
+		return 2
+	case errors.Is(err, errNothingRan):
+		fmt.Fprintf(stderr, "leakgate: %v\n", err)
 		return 2
 	case errors.Is(err, errFailed):
 		return 1

@@ -11,12 +11,19 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega/gexec"
 
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/reports"
 )
 
-func TestMain(m *testing.M) { os.Exit(harness.RunReaped(m.Run)) }
+func TestMain(m *testing.M) {
+	os.Exit(harness.RunReaped(func() int {
+		code := m.Run()
+		gexec.CleanupBuildArtifacts()
+		return code
+	}))
+}
 
 func leakgate(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer

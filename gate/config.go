@@ -1,0 +1,259 @@
+package gate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/harness"
+)
+
+// Defaults of Config, in one place (Config{Settle: 0} means DefaultSettle).
+const (
+	// DefaultSettle is how long the gate waits after the command exited
+	// for what it left to go away.
+	DefaultSettle = 2 * time.Second
+	// DefaultEvery is the sampling interval while the command runs.
+	DefaultEvery = 25 * time.Millisecond
+	// DefaultFDQuiet is how long the command must have been at rest at its
+	// last sample for its fds to be judged.
+	DefaultFDQuiet = 500 * time.Millisecond
+	// cleanupLimit bounds the final cleanup.
+	cleanupLimit = 10 * time.Second
+)
+
+// ErrConfig marks a Config that Run rejects before starting anything: a
+// usage error. Test with errors.Is.
+var ErrConfig = errors.New("bad gate configuration")
+
+// ErrStart marks a command that could not be started (not found, not
+// executable): nothing ran. Test with errors.Is.
+var ErrStart = errors.New("cannot start the command")
+
+// Config says what Run runs and how it judges it. Only Args is required:
+//
+//	rep, err := gate.Run(ctx, gate.Config{Args: []string{"bin/restore", "bootstrap-db", "--command-adapter-config", "s3.yaml"}, Faults: "stall on=*1-.chunk"})
+type Config struct {
+	// Args is the command and its arguments. A name without a slash is
+	// looked up in the command's PATH (personas first).
+	Args []string
+	// Env is the environment the command's is built from; nil means
+	// os.Environ(). Its LEAKGATE_RUN, if set, is the outer run the gate's
+	// marker is nested under (see package doc).
+	Env []string
+	// PersonaDir is put first on the command's PATH ("" leaves PATH alone):
+	// a folder of fakecli persona links (see LinkPersonas).
+	PersonaDir string
+	// Bucket, Faults, FaultPlan set LEAKGATE_BUCKET, LEAKGATE_FAULTS and
+	// LEAKGATE_FAULT_PLAN (made absolute) for the command; "" keeps what
+	// Env holds. Faults and the plan file are parsed first: a bad spec is
+	// an ErrConfig naming its line and column.
+	Bucket, Faults, FaultPlan string
+	// Journal is LEAKGATE_JOURNAL, kept after Run; "" means a temporary
+	// file, removed when Run returns (its contents are in the Report).
+	Journal string
+	// Settle is the settle window after the command exits (0:
+	// DefaultSettle). A process of the run still present when it ends is a
+	// leak.
+	Settle time.Duration
+	// Timeout kills the command (SIGKILL) if it runs longer; 0: no limit.
+	// A timeout fails the gate.
+	Timeout time.Duration
+	// Every is the sampling interval (0: DefaultEvery).
+	Every time.Duration
+	// FDQuiet is how long the command must have been at rest at its last
+	// sample for its fds to be judged (0: DefaultFDQuiet).
+	FDQuiet time.Duration
+	// IgnoreFDs are readlink targets never counted as the command's fd
+	// leaks (Go's netpoller fds are always ignored).
+	IgnoreFDs []*regexp.Regexp
+	// RequireSuccess makes a non-zero exit status (or death by a signal)
+	// fail the gate.
+	RequireSuccess bool
+	// Stdin, Stdout and Stderr are the command's; nil means /dev/null.
+	// They are files, not writers, so that Run never waits for an orphan
+	// that holds a copy of a pipe.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// withDefaults validates c and fills in the defaults.
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Args) == 0 || c.Args[0] == "" {
+		return c, fmt.Errorf("%w: no command to run", ErrConfig)
+	}
+	for name, d := range map[string]time.Duration{"settle": c.Settle, "timeout": c.Timeout, "every": c.Every, "fd quiet window": c.FDQuiet} {
+		if d < 0 {
+			return c, fmt.Errorf("%w: %s %v is negative", ErrConfig, name, d)
+		}
+	}
+	if c.Settle == 0 {
+		c.Settle = DefaultSettle
+	}
+	if c.Every == 0 {
+		c.Every = DefaultEvery
+	}
+	if c.FDQuiet == 0 {
+		c.FDQuiet = DefaultFDQuiet
+	}
+	if c.Env == nil {
+		c.Env = os.Environ()
+	}
+	if c.Faults != "" {
+		if _, err := faults.Parse("faults", c.Faults); err != nil {
+			return c, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
+	var err error
+	if c.FaultPlan != "" {
+		if _, err := faults.Load(c.FaultPlan); err != nil {
+			return c, fmt.Errorf("%w: fault plan: %w", ErrConfig, err)
+		}
+		if c.FaultPlan, err = filepath.Abs(c.FaultPlan); err != nil {
+			return c, fmt.Errorf("%w: fault plan: %w", ErrConfig, err)
+		}
+	}
+	for what, dir := range map[string]*string{"bucket": &c.Bucket, "personas": &c.PersonaDir} {
+		if *dir == "" {
+			continue
+		}
+		if *dir, err = filepath.Abs(*dir); err != nil {
+			return c, fmt.Errorf("%w: %s: %w", ErrConfig, what, err)
+		}
+		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+			return c, fmt.Errorf("%w: %s %s is not a folder", ErrConfig, what, *dir)
+		}
+	}
+	if c.Journal != "" {
+		if c.Journal, err = filepath.Abs(c.Journal); err != nil {
+			return c, fmt.Errorf("%w: journal: %w", ErrConfig, err)
+		}
+	}
+	return c, nil
+}
+
+// nested counts the runs nested under an inherited marker in this process.
+var nested atomic.Uint64
+
+// runFor returns the gate's run marker: nested under env's LEAKGATE_RUN
+// (an outer run, e.g. a test's) when there is one, so the outer run still
+// owns and sweeps the command's processes; else a fresh harness.NewRun.
+func runFor(env []string) harness.Run {
+	if outer := lookup(env, harness.MarkerEnv); outer != "" {
+		return harness.Run{ID: outer + "/gate." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(nested.Add(1), 10) + "."}
+	}
+	return harness.NewRun("gate")
+}
+
+// lookup returns the last value of key in env, as os/exec would use it.
+func lookup(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// commandEnv is the command's environment: c.Env without the variables the
+// gate owns, then the gate's.
+func commandEnv(c Config, run harness.Run, journalPath, selfPath string) []string {
+	owned := map[string]bool{
+		harness.MarkerEnv: true, harness.ReapedEnv: true,
+		fakecli.EnvJournal: true, EnvSelfReport: true,
+	}
+	set := map[string]string{}
+	if c.Bucket != "" {
+		set[fakecli.EnvBucket] = c.Bucket
+	}
+	if c.Faults != "" {
+		set[fakecli.EnvFaults] = c.Faults
+	}
+	if c.FaultPlan != "" {
+		set[fakecli.EnvFaultPlan] = c.FaultPlan
+	}
+	if c.PersonaDir != "" {
+		path := c.PersonaDir
+		if old := lookup(c.Env, "PATH"); old != "" {
+			path += string(os.PathListSeparator) + old
+		}
+		set["PATH"] = path
+	}
+	env := make([]string, 0, len(c.Env)+len(set)+4)
+	for _, kv := range c.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if owned[k] {
+			continue
+		}
+		if _, ok := set[k]; ok {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for _, k := range []string{"PATH", fakecli.EnvBucket, fakecli.EnvFaults, fakecli.EnvFaultPlan} {
+		if v, ok := set[k]; ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env,
+		fakecli.EnvJournal+"="+journalPath,
+		EnvSelfReport+"="+selfPath,
+		run.Env(),
+	)
+}
+
+// lookPath finds name in the PATH of env, as a shell would; a name with a
+// slash is used as given.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(lookup(env, "PATH")) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %q not found in the command's PATH", ErrStart, name)
+}
+
+// LinkPersonas makes dir a persona folder for the fakecli binary at
+// fakecliPath: one symlink per persona name (fakecli.Personas(): aws,
+// fakecli, gsutil, …), each pointing at the binary, so that dir first on
+// PATH makes every storage CLI fakecli:
+//
+//	err := gate.LinkPersonas("bin/fakecli", dir)
+//
+// dir must exist; links already there are replaced.
+func LinkPersonas(fakecliPath, dir string) error {
+	abs, err := filepath.Abs(fakecliPath)
+	if err != nil {
+		return fmt.Errorf("link personas: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("link personas: fakecli binary: %w", err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("link personas: fakecli binary %s is a folder", abs)
+	}
+	for _, name := range fakecli.Personas() {
+		link := filepath.Join(dir, name)
+		_ = os.Remove(link)
+		if err := os.Symlink(abs, link); err != nil {
+			return fmt.Errorf("link personas: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package gate
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/journal"
+)
+
+// Report is what Run found. Its JSON form is `leakgate run --json`'s output
+// (fields in lower_snake_case, durations in milliseconds unless the field
+// name says _ns); String is the human report:
+//
+//	rep, err := gate.Run(ctx, cfg)
+//	data, _ := json.Marshal(rep)
+//	if !rep.Pass { fmt.Print(rep) }
+type Report struct {
+	Command []string  `json:"command"`
+	Pid     int       `json:"pid"`
+	Run     string    `json:"run"` // LEAKGATE_RUN of the command's processes
+	Started time.Time `json:"started"`
+	RanMS   int64     `json:"ran_ms"` // from start to exit (or to the timeout kill)
+	Status  Status    `json:"status"`
+	// Pass is the verdict; Failures say why it is false, one line each.
+	Pass     bool     `json:"pass"`
+	Failures []string `json:"failures"`
+	SettleMS int64    `json:"settle_ms"`
+	// Survivors are processes of the command's tree that were still there
+	// when the settle window ended, having been left behind when the
+	// command exited: alive (orphaned) or zombie (never reaped).
+	Survivors []Process `json:"survivors"`
+	// Escaped are processes that were alive outside the command's tree
+	// while it ran: orphaned to the gate alive (whether or not they died
+	// later), or carrying the run's marker anywhere else when the settle
+	// window ended.
+	Escaped []Process `json:"escaped"`
+	// OrphansReaped counts the processes that came to the gate already dead
+	// while the command ran (killed along with their parent, as a process
+	// group is): the gate reaped them as init would. Not leaks.
+	OrphansReaped int `json:"orphans_reaped"`
+	// FDs is the judgement of the command's own fds.
+	FDs FDVerdict `json:"fds"`
+	// Timeline is harness.Sample's record of the command while it ran: its
+	// descendants, zombies, escaped processes and new fds (peak and steps).
+	Timeline harness.Timeline `json:"timeline"`
+	// SelfReported are the leaks the command reported about itself
+	// (EnvSelfReport).
+	SelfReported []SelfLeak `json:"self_reported"`
+	Journal      Journal    `json:"journal"`
+	Cleanup      Cleanup    `json:"cleanup"`
+}
+
+// Status is how the command ended: if !rep.Status.OK() { … }.
+type Status struct {
+	Code     int    `json:"code"`             // exit status; -1 if it died of a signal
+	Signal   string `json:"signal,omitempty"` // the signal's name (e.g. "SIGKILL"), if it died of one
+	TimedOut bool   `json:"timed_out"`        // the gate killed it at the timeout
+	// Interrupted: the gate killed it because Run's context ended.
+	Interrupted bool `json:"interrupted"`
+}
+
+// String renders the status: "exit 1", "killed by SIGKILL (timed out)".
+func (s Status) String() string {
+	var out string
+	if s.Signal != "" {
+		out = "killed by " + s.Signal
+	} else {
+		out = "exit " + strconv.Itoa(s.Code)
+	}
+	if s.TimedOut {
+		out += " (timed out)"
+	}
+	if s.Interrupted {
+		out += " (interrupted)"
+	}
+	return out
+}
+
+// OK reports whether the command exited with status 0 on its own (not
+// killed by the gate): rep.Status.OK().
+func (s Status) OK() bool { return s.Signal == "" && s.Code == 0 && !s.TimedOut && !s.Interrupted }
+
+func statusOf(ws syscall.WaitStatus, timedOut, interrupted bool) Status {
+	s := Status{Code: ws.ExitStatus(), TimedOut: timedOut, Interrupted: interrupted}
+	if ws.Signaled() {
+		s.Code = -1
+		s.Signal = unix.SignalName(ws.Signal())
+		if s.Signal == "" {
+			s.Signal = ws.Signal().String()
+		}
+	}
+	return s
+}
+
+// Process is one leaked process in a Report: for _, p := range
+// rep.Survivors { fmt.Println(p.Text) }.
+type Process struct {
+	Pid         int      `json:"pid"`
+	PPid        int      `json:"ppid"`
+	Pgid        int      `json:"pgid"`
+	State       string   `json:"state"` // /proc state letter: S, R, D, Z, …
+	Name        string   `json:"name"`
+	Cmdline     []string `json:"cmdline"`
+	CmdlineFrom string   `json:"cmdline_from"` // "proc", "spawn", "earlier snapshot", "journal", or "" if unknown
+	Marker      string   `json:"marker"`       // its LEAKGATE_RUN, if known
+	Fault       string   `json:"fault,omitempty"`
+	// Reaped: it escaped alive, died while the command ran and was reaped
+	// by the gate (State is then "X").
+	Reaped bool `json:"reaped,omitempty"`
+	// Text is the harness's rendering (harness.Proc.String, with the
+	// journal's facts).
+	Text string `json:"text"`
+}
+
+func processOf(p harness.Proc) Process {
+	out := Process{
+		Pid: int(p.Pid), PPid: int(p.PPid), Pgid: int(p.Pgid), State: p.State, Name: p.Name,
+		Cmdline: p.Cmdline, CmdlineFrom: p.CmdlineFrom, Marker: p.Marker, Text: p.String(),
+	}
+	if out.Cmdline == nil {
+		out.Cmdline = []string{}
+	}
+	if p.Fact != nil {
+		out.Fault = p.Fact.Fault
+	}
+	return out
+}
+
+// Journal summarises the fakecli journal of the run (see package journal):
+// rep.Journal.Invocations.
+type Journal struct {
+	Path        string `json:"path"`
+	Kept        bool   `json:"kept"` // false: a temporary file, removed
+	Invocations int    `json:"invocations"`
+	Faulted     int    `json:"faulted"` // invocations a fault rule matched
+	Failed      int    `json:"failed"`  // ended with a non-zero status
+	Unended     int    `json:"unended"` // no end entry: killed (by the cleanup, or earlier)
+	// Notable lists every faulted, failed or unended invocation
+	// (journal.Invocation.String).
+	Notable []string `json:"notable"`
+	Error   string   `json:"error,omitempty"`
+}
+
+func summariseJournal(path string, kept bool, invs []journal.Invocation, err error) Journal {
+	j := Journal{Path: path, Kept: kept, Invocations: len(invs), Notable: []string{}}
+	if err != nil {
+		j.Error = err.Error()
+	}
+	for _, inv := range invs {
+		notable := false
+		if inv.Fault != "" {
+			j.Faulted++
+			notable = true
+		}
+		if !inv.Ended {
+			j.Unended++
+			notable = true
+		} else if inv.Exit != 0 {
+			j.Failed++
+			notable = true
+		}
+		if notable {
+			j.Notable = append(j.Notable, inv.String())
+		}
+	}
+	return j
+}
+
+// Cleanup is what the gate killed and reaped after judging:
+// len(rep.Cleanup.Killed).
+type Cleanup struct {
+	Killed []int  `json:"killed"` // pids sent SIGKILL
+	Reaped []int  `json:"reaped"` // zombie pids the gate reaped
+	Error  string `json:"error,omitempty"`
+}
+
+// Leaks counts the leaks: survivors, escaped, leaked fds and self-reported
+// findings: if rep.Leaks() > 0 { … }. A timeout or a failed command is not a
+// leak (see Failures).
+func (r *Report) Leaks() int {
+	return len(r.Survivors) + len(r.Escaped) + len(r.FDs.Leaked) + len(r.SelfReported)
+}
+
+// judge fills Pass and Failures.
+func (r *Report) judge(requireSuccess bool) {
+	r.Failures = []string{}
+	add := func(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
+	settle := ms(r.SettleMS)
+	if n := len(r.Survivors); n > 0 {
+		add("%s outlived the command and the %s settle window (%s)", plural(n, "process", "processes"), settle, plural(countZombies(r.Survivors), "zombie", "zombies"))
+	}
+	if n := len(r.Escaped); n > 0 {
+		add("%s escaped the command's tree while it ran (%d still alive)", plural(n, "process", "processes"), countAlive(r.Escaped))
+	}
+	if n := len(r.FDs.Leaked); n > 0 {
+		add("%s of the command leaked: %s", plural(n, "fd", "fds"), r.FDs.Why)
+	}
+	if n := len(r.SelfReported); n > 0 {
+		add("%s reported by the command itself", plural(n, "leak", "leaks"))
+	}
+	switch {
+	case r.Status.TimedOut:
+		add("timed out after %s: killed", ms(r.RanMS))
+	case r.Status.Interrupted:
+		add("interrupted after %s: killed", ms(r.RanMS))
+	case requireSuccess && !r.Status.OK():
+		add("the command failed (%s) and success is required", r.Status)
+	}
+	if r.Cleanup.Error != "" {
+		add("cleanup failed: %s", r.Cleanup.Error)
+	}
+	r.Pass = len(r.Failures) == 0
+}
+
+func countAlive(ps []Process) int {
+	n := 0
+	for _, p := range ps {
+		if p.State != "Z" && p.State != "X" {
+			n++
+		}
+	}
+	return n
+}
+
+func countZombies(ps []Process) int {
+	n := 0
+	for _, p := range ps {
+		if p.State == "Z" {
+			n++
+		}
+	}
+	return n
+}
+
+// String is the human report:
+//
+//	leakgate: FAIL: 2 leaks
+//	  - 1 process outlived the command and the 2s settle window (1 zombie)
+//	  …
+//	command: selftest-leaky -mode zombie (pid 4100, run lg3f…/77.1.gate)
+//	status:  exit 0 after 120ms
+//	…
+func (r *Report) String() string {
+	var b strings.Builder
+	if r.Pass {
+		fmt.Fprintf(&b, "leakgate: PASS: no leaks\n")
+	} else {
+		fmt.Fprintf(&b, "leakgate: FAIL: %s\n", plural(r.Leaks(), "leak", "leaks"))
+		for _, f := range r.Failures {
+			fmt.Fprintf(&b, "  - %s\n", f)
+		}
+	}
+	fmt.Fprintf(&b, "command: %s (pid %d, run %s)\n", harness.ShellQuote(r.Command), r.Pid, r.Run)
+	fmt.Fprintf(&b, "status:  %s after %s\n", r.Status, ms(r.RanMS))
+	fmt.Fprintf(&b, "during the run: %s\n", r.Timeline)
+	procs := func(title string, ps []Process) {
+		if len(ps) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "%s (%d):\n", title, len(ps))
+		for _, p := range ps {
+			fmt.Fprintf(&b, "  %s\n", p.Text)
+		}
+	}
+	procs(fmt.Sprintf("survivors: left when the command exited, still there after the %s settle window", ms(r.SettleMS)), r.Survivors)
+	procs("escaped: alive outside the command's tree while it ran", r.Escaped)
+	if r.OrphansReaped > 0 {
+		fmt.Fprintf(&b, "orphans reaped while the command ran: %d (dead when they came to the gate: not leaks)\n", r.OrphansReaped)
+	}
+	fmt.Fprintf(&b, "fds: %s\n", r.FDs.Why)
+	if len(r.FDs.New) > 0 {
+		verb := "new at the last sample"
+		if len(r.FDs.Leaked) > 0 {
+			verb = "leaked"
+		}
+		fmt.Fprintf(&b, "  %s (%s after start, %d samples):\n", verb, ms(r.FDs.LastSampleMS), r.FDs.Samples)
+		for _, fd := range r.FDs.New {
+			fmt.Fprintf(&b, "    %s\n", fd)
+		}
+	}
+	if len(r.SelfReported) > 0 {
+		fmt.Fprintf(&b, "self-reported (%s):\n", EnvSelfReport)
+		for _, l := range r.SelfReported {
+			fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(l.String(), "\n", "\n    "))
+		}
+	}
+	j := r.Journal
+	where := j.Path
+	if !j.Kept {
+		where = "(temporary)"
+	}
+	fmt.Fprintf(&b, "journal %s: %s, %d faulted, %d failed, %d unended\n", where, plural(j.Invocations, "invocation", "invocations"), j.Faulted, j.Failed, j.Unended)
+	for _, n := range j.Notable {
+		fmt.Fprintf(&b, "  %s\n", n)
+	}
+	if j.Error != "" {
+		fmt.Fprintf(&b, "  error: %s\n", j.Error)
+	}
+	fmt.Fprintf(&b, "cleanup: killed %d, reaped %d", len(r.Cleanup.Killed), len(r.Cleanup.Reaped))
+	if r.Cleanup.Error != "" {
+		fmt.Fprintf(&b, "; error: %s", r.Cleanup.Error)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
