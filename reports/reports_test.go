@@ -59,13 +59,16 @@ func TestReadAndSummary(t *testing.T) {
 			spec("stall kill local", types.SpecStatePassed, &Leaks{Spawned: 12}, "fault:stall", "policy:kill", "config:local"),
 			spec("audit poc abandon", types.SpecStatePassed, &Leaks{Children: 32, Zombies: 32, FDs: 96, Spawned: 32}, "audit-poc", "policy:abandon"),
 			spec("no counts", types.SpecStatePassed, nil),
+			spec("backup stall drop", types.SpecStatePassed, &Leaks{Children: 1, FDs: 1, Spawned: 9}, "backup", "fault:stall", "policy:drop", "config:s3"),
+			spec("cancel kill guard", types.SpecStatePassed, &Leaks{Spawned: 29}, "cancel", "signal:KILL", "option:guard", "policy:kill", "config:s3"),
+			spec("cancel term none", types.SpecStatePassed, &Leaks{Escaped: 16, Spawned: 29}, "cancel", "signal:TERM", "option:none", "policy:kill", "config:s3"),
 		},
 	}})
 	r, err := Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(r.Specs), 6; got != want {
+	if got, want := len(r.Specs), 9; got != want {
 		t.Fatalf("specs: got %d, want %d", got, want)
 	}
 	s := r.Specs[1]
@@ -82,10 +85,12 @@ func TestReadAndSummary(t *testing.T) {
 	sum := Summary(r)
 	for _, want := range []string{
 		"# leakgate scenarios: FAIL",
-		"6 specs: 5 passed, 1 failed, 0 skipped; suite time 1m23s.",
-		"## config: local",
+		"9 specs: 8 passed, 1 failed, 0 skipped; suite time 1m23s.",
+		"## backup (write path), config: s3\n\n| fault \\ policy | drop |\n|---|---|\n| stall | ✓ 1/0/0/1 · 9 |\n",
+		"## bin/restore stopped by a signal, config: s3\n\n| signal · option \\ policy | kill |\n|---|---|\n| TERM · none | ✓ 0/0/16/0 · 29 |\n| KILL · guard | ✓ 0/0/0/0 · 29 |\n",
+		"## restore, config: local",
 		"| fault \\ policy | kill |",
-		"## config: s3",
+		"## restore, config: s3",
 		"| fault \\ policy | drop | killgroup |",
 		"| none | ✓ 0/0/0/0 · 41 | – |",
 		"| stall | ✓ 3/0/0/1 · 30 | ✗ 2/1/0/0 · 30 |",
@@ -97,7 +102,7 @@ func TestReadAndSummary(t *testing.T) {
 		}
 	}
 	// local comes before s3: configs are listed alphabetically.
-	if regexp.MustCompile(`(?s)config: s3.*config: local`).MatchString(sum) {
+	if regexp.MustCompile(`(?s)restore, config: s3.*restore, config: local`).MatchString(sum) {
 		t.Errorf("configs out of order:\n%s", sum)
 	}
 	if strings.Contains(sum, "no counts") {

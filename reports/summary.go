@@ -14,12 +14,31 @@ const (
 	LabelConfig = "config"
 )
 
-// Known orders for the matrix axes; values not listed sort after these,
-// alphabetically.
-var (
-	faultOrder  = []string{"none", "truncate", "stall", "corrupt", "exit"}
-	policyOrder = []string{"drop", "abandon", "kill", "killgroup"}
-)
+// knownOrder lists, per label key, the values in the order tables show
+// them; values not listed sort after these, alphabetically.
+var knownOrder = map[string][]string{
+	LabelFault:  {"none", "truncate", "stall", "corrupt", "exit", "exit-early"},
+	LabelPolicy: {"drop", "abandon", "kill", "killgroup"},
+	"signal":    {"TERM", "KILL"},
+	"option":    {"none", "pdeathsig", "guard"},
+}
+
+// A section is one family of matrices: its specs carry the section's label
+// (none for the restore matrix), a policy and a config label, and the row
+// labels; they get one table per config, rows by the row labels' values,
+// columns by policy.
+type section struct {
+	label string   // the label that puts a spec in this section; "" for the restore matrix
+	title string   // heading
+	rows  []string // label keys whose values name a row
+}
+
+var sections = []section{
+	{label: "", title: "restore", rows: []string{LabelFault}},
+	{label: "backup", title: "backup (write path)", rows: []string{LabelFault}},
+	{label: "cancel", title: "bin/restore stopped by a signal", rows: []string{"signal", "option"}},
+	{label: "real-cli", title: "real CLIs against the object server", rows: []string{LabelFault}},
+}
 
 // Summary renders results as Markdown: a headline with the counts, one
 // fault × policy table per config whose cells read
@@ -53,22 +72,26 @@ func Summary(r *Results) string {
 		"net new fds), then how many storage CLI invocations it made. " +
 		"✓ means the cell's expectation held (a leaky policy is expected to leak), ✗ that it did not.\n")
 
-	matrix, others := splitMatrix(r.Specs)
-	for _, config := range ordered(keys(matrix), nil) {
-		cells := matrix[config]
-		faults, policies := map[string]bool{}, map[string]bool{}
-		for k := range cells {
-			faults[k[0]], policies[k[1]] = true, true
-		}
-		fs, ps := ordered(faults, faultOrder), ordered(policies, policyOrder)
-		fmt.Fprintf(&b, "\n## config: %s\n\n| fault \\ policy | %s |\n|---|%s\n", config,
-			strings.Join(ps, " | "), strings.Repeat("---|", len(ps)))
-		for _, f := range fs {
-			row := make([]string, 0, len(ps))
-			for _, p := range ps {
-				row = append(row, cellText(cells[[2]string{f, p}]))
+	tables, others := splitMatrix(r.Specs)
+	for _, sec := range sections {
+		byConfig := tables[sec.title]
+		for _, config := range ordered(keys(byConfig), nil) {
+			cells := byConfig[config]
+			rows, policies := map[string]bool{}, map[string]bool{}
+			for k := range cells {
+				rows[k.row], policies[k.policy] = true, true
 			}
-			fmt.Fprintf(&b, "| %s | %s |\n", f, strings.Join(row, " | "))
+			ps := ordered(policies, knownOrder[LabelPolicy])
+			rowHead := strings.Join(sec.rows, " · ")
+			fmt.Fprintf(&b, "\n## %s, config: %s\n\n| %s \\ policy | %s |\n|---|%s\n", sec.title, config, rowHead,
+				strings.Join(ps, " | "), strings.Repeat("---|", len(ps)))
+			for _, row := range orderedRows(rows, sec.rows) {
+				line := make([]string, 0, len(ps))
+				for _, p := range ps {
+					line = append(line, cellText(cells[cellKey{row, p}]))
+				}
+				fmt.Fprintf(&b, "| %s | %s |\n", row, strings.Join(line, " | "))
+			}
 		}
 	}
 	if len(others) > 0 {
@@ -92,27 +115,86 @@ func Summary(r *Results) string {
 	return b.String()
 }
 
-// splitMatrix sorts specs with leak counts into config → (fault, policy) →
-// specs, and the rest that recorded counts.
-func splitMatrix(specs []Spec) (map[string]map[[2]string][]Spec, []Spec) {
-	matrix := map[string]map[[2]string][]Spec{}
+// cellKey places a spec in a table: its row (the row labels' values joined
+// by " · ") and its policy.
+type cellKey struct{ row, policy string }
+
+// splitMatrix sorts specs into section title → config → cell → specs, and
+// the rest that recorded leak counts.
+func splitMatrix(specs []Spec) (map[string]map[string]map[cellKey][]Spec, []Spec) {
+	tables := map[string]map[string]map[cellKey][]Spec{}
 	var others []Spec
 	for _, s := range specs {
-		f, okf := s.Labels[LabelFault]
-		p, okp := s.Labels[LabelPolicy]
-		c, okc := s.Labels[LabelConfig]
-		switch {
-		case okf && okp && okc:
-			if matrix[c] == nil {
-				matrix[c] = map[[2]string][]Spec{}
+		sec, k, config, ok := place(s)
+		if !ok {
+			if s.Leaks != nil {
+				others = append(others, s)
 			}
-			k := [2]string{f, p}
-			matrix[c][k] = append(matrix[c][k], s)
-		case s.Leaks != nil:
-			others = append(others, s)
+			continue
+		}
+		if tables[sec.title] == nil {
+			tables[sec.title] = map[string]map[cellKey][]Spec{}
+		}
+		if tables[sec.title][config] == nil {
+			tables[sec.title][config] = map[cellKey][]Spec{}
+		}
+		tables[sec.title][config][k] = append(tables[sec.title][config][k], s)
+	}
+	return tables, others
+}
+
+// place finds a spec's section and cell: the first section whose label it
+// carries (the restore matrix when it carries none of theirs) and whose row
+// labels, policy and config it has.
+func place(s Spec) (section, cellKey, string, bool) {
+	sec := sections[0]
+	for _, candidate := range sections[1:] {
+		if _, ok := s.Labels[candidate.label]; ok {
+			sec = candidate
+			break
 		}
 	}
-	return matrix, others
+	policy, okp := s.Labels[LabelPolicy]
+	config, okc := s.Labels[LabelConfig]
+	if !okp || !okc {
+		return section{}, cellKey{}, "", false
+	}
+	var row []string
+	for _, key := range sec.rows {
+		v, ok := s.Labels[key]
+		if !ok {
+			return section{}, cellKey{}, "", false
+		}
+		row = append(row, v)
+	}
+	return sec, cellKey{strings.Join(row, " · "), policy}, config, true
+}
+
+// orderedRows sorts row names made of the values of keys joined by " · ",
+// each part by its key's known order.
+func orderedRows(rows map[string]bool, keys []string) []string {
+	out := make([]string, 0, len(rows))
+	for r := range rows {
+		out = append(out, r)
+	}
+	rank := func(row string) []int {
+		parts := strings.Split(row, " · ")
+		rs := make([]int, len(parts))
+		for i, p := range parts {
+			rs[i] = len(knownOrder[keys[min(i, len(keys)-1)]])
+			if j := slices.Index(knownOrder[keys[min(i, len(keys)-1)]], p); j >= 0 {
+				rs[i] = j
+			}
+		}
+		return rs
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if c := slices.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return out
 }
 
 func cellText(specs []Spec) string {

@@ -21,7 +21,13 @@ func TestMain(m *testing.M) { os.Exit(harness.RunReaped(m.Run)) }
 
 func TestScenarios(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "leakgate scenarios")
+	// Under -p, Ginkgo's default output interceptor makes a fresh pipe for
+	// the next spec in the background: two fds of this process appearing in
+	// the middle of a measured spec. Our specs capture their children's
+	// output themselves, so interception is off.
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	suiteConfig.OutputInterceptorMode = "none"
+	RunSpecs(t, "leakgate scenarios", suiteConfig, reporterConfig)
 }
 
 // w is the world every spec shares: built once by process 1, read by all.
