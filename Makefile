@@ -9,13 +9,20 @@ GINKGO_FLAGS ?=
 # Parallel processes for the scenarios (ginkgo -procs).
 PROCS   ?= 2
 
-.PHONY: all build scenarios test unit vet clean
+.PHONY: all build scenarios test unit vet clean bench real-clis
 
 all: build
 
-## build: bin/fakecli, bin/restore and bin/leakgate
+## build: bin/fakecli, bin/restore, bin/leakgate and bin/objserver
 build:
-	$(GO) build -o bin/ ./cmd/fakecli ./cmd/restore ./cmd/leakgate
+	$(GO) build -o bin/ ./cmd/fakecli ./cmd/restore ./cmd/leakgate ./cmd/objserver
+
+## real-clis: the real storage CLIs of the real-cli specs (label real-cli):
+## Debian's awscli (/usr/bin/aws), curl and python3, installed with apt-get
+## when missing (root or passwordless sudo). Without them those specs skip
+## and say why; with LEAKGATE_REAL_CLI=require (as .ci/run sets) they fail.
+real-clis:
+	@.ci/install-real-clis
 
 ## scenarios: the main job — the fault × policy × config matrix; writes
 ## reports/out/{scenarios.json,junit.xml,summary.md} and prints the summary.
@@ -30,6 +37,18 @@ scenarios: build
 		bin/leakgate summary -o $(OUT)/summary.md $(OUT)/scenarios.json || status=$${status:-1}; \
 	else echo "no report written: $(OUT)/scenarios.json is missing" >&2; [ $$status -ne 0 ] || status=1; fi; \
 	exit $$status
+
+## bench: the benchmarks; each package's benchmarks merge their figures
+## (e.g. snapshot_ratio_to_floor_0/_100/_1000 from ./harness;
+## restore_throughput_ratio_vs_cat, restore_mb_per_s, restore_peak_rss_bytes
+## from ./bench, about a minute) into
+## reports/out/bench.json through reports.MergeBench, told the file by
+## LEAKGATE_BENCH_JSON. Add a package's benchmarks to BENCH_PKGS.
+BENCH_PKGS  ?= ./harness/... ./bench/...
+BENCH_FLAGS ?=
+bench:
+	@mkdir -p $(OUT)
+	LEAKGATE_BENCH_JSON=$(abspath $(OUT))/bench.json $(GO) test -run '^$$' -bench . $(BENCH_FLAGS) $(BENCH_PKGS)
 
 ## vet: gofmt and go vet
 vet:

@@ -138,11 +138,16 @@ func pace(start time.Time, n, rate int64) {
 	}
 }
 
-// read serves the object Key on stdout.
+// read serves the object Key on stdout: streamed from its file when no
+// fault applies, else through the fault's script, which needs the whole
+// object.
 func (s *session) read(b *Bucket, cmd Command, fault faults.Fault) int {
 	p, code, ok := s.path(b, cmd.Src, cmd.Key)
 	if !ok {
 		return code
+	}
+	if fault == nil {
+		return s.stream(p, cmd)
 	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) {
@@ -156,6 +161,42 @@ func (s *session) read(b *Bucket, cmd Command, fault faults.Fault) int {
 		return code
 	}
 	return s.serve(sc, fault, ExitOK)
+}
+
+// stream serves the file at p on stdout as it reads it, writeChunk bytes
+// at a time through writeOut (so the byte count and a broken pipe behave as
+// for a script's write), holding one chunk in memory instead of the whole
+// object: what a healthy read does. A missing object, or a directory, is
+// cmd.Missing, as for a faulty read; a read error after some bytes went out
+// ends the invocation there with ExitFailed.
+func (s *session) stream(p string, cmd Command) int {
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s.fail(ExitFailed, "%s", cmd.Missing)
+	}
+	if err != nil {
+		return s.fail(ExitFailed, "%s: %v", cmd.Src, err)
+	}
+	defer f.Close()
+	buf := make([]byte, writeChunk)
+	for {
+		n, err := io.ReadFull(f, buf)
+		if n > 0 {
+			if werr := s.writeOut(buf[:n], 0); werr != nil {
+				return s.fail(ExitFailed, "write stdout: %v", werr)
+			}
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return ExitOK
+		case errors.Is(err, syscall.EISDIR):
+			return s.fail(ExitFailed, "%s", cmd.Missing)
+		default:
+			return s.fail(ExitFailed, "%s: %v", cmd.Src, err)
+		}
+	}
 }
 
 // list prints the listing; a fault's script serves the listing's text.
