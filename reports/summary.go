@@ -17,7 +17,7 @@ const (
 // knownOrder lists, per label key, the values in the order tables show
 // them; values not listed sort after these, alphabetically.
 var knownOrder = map[string][]string{
-	LabelFault:  {"none", "truncate", "stall", "corrupt", "exit", "exit-early"},
+	LabelFault:  {"none", "truncate", "stall", "stall-headers", "corrupt", "reset", "status", "exit", "exit-early"},
 	LabelPolicy: {"drop", "abandon", "kill", "killgroup"},
 	"signal":    {"TERM", "KILL"},
 	"option":    {"none", "pdeathsig", "guard"},
@@ -95,6 +95,7 @@ func Summary(r *Results) string {
 		}
 	}
 	if len(others) > 0 {
+		slices.SortStableFunc(others, func(a, b Spec) int { return strings.Compare(a.Text, b.Text) })
 		b.WriteString("\n## other specs with leak counts\n\n")
 		for _, s := range others {
 			fmt.Fprintf(&b, "- %s %s: %s\n", mark(s), s.Text, s.Leaks)

@@ -24,9 +24,6 @@ var fixtureSpec = fixture.Spec{Manifests: 12, ChunksPerManifest: 2, RecordsPerCh
 // binaries are the commands under cmd/ the suite builds once.
 var binaries = []string{"fakecli", "restore", "leakgate"}
 
-// personas are the names fakecli answers to on the scenarios' PATH.
-var personas = []string{"aws", "fakecli", "gsutil"}
-
 // configFiles are the CommandAdapter configs of the matrix: "local" is the
 // project's own (open_for_read execs fakecli directly, one process per
 // read); "s3" is the shipped s3.sample.yaml, unchanged (open_for_read is the
@@ -78,7 +75,7 @@ func buildWorld(ctx context.Context) (*world, error) {
 			return nil, err
 		}
 	}
-	for _, p := range personas {
+	for _, p := range fakecli.Personas() {
 		if err := os.Symlink(bins["fakecli"], filepath.Join(b.PersonaDir, p)); err != nil {
 			return nil, err
 		}
