@@ -55,11 +55,21 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// Paths of the configs, relative to this package's folder.
+// Paths of the configs, relative to this package's folder: the shipped
+// ones from ../shared next to the project, or the project's byte-for-byte
+// copies when that folder is absent (a clone outside the workspace).
 var (
-	aptosConfigs = filepath.Join("..", "..", "shared", "fixtures", "aptos-configs")
+	aptosConfigs = shippedConfigDir(filepath.Join("..", "..", "shared", "fixtures", "aptos-configs"), filepath.Join("..", "testdata", "aptos-configs"))
 	localConfig  = filepath.Join("..", "testdata", "configs", "local.yaml")
 )
+
+// shippedConfigDir is shared if it exists, else copies.
+func shippedConfigDir(shared, copies string) string {
+	if _, err := os.Stat(shared); err == nil {
+		return shared
+	}
+	return copies
+}
 
 // adapterConfig is the part of a CommandAdapter config the tests use.
 type adapterConfig struct {

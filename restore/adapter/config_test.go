@@ -3,6 +3,7 @@ package adapter
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -11,8 +12,14 @@ import (
 )
 
 // shippedConfigs is the folder of real Aptos configs, relative to this
-// package (the project root's ../shared).
-const shippedConfigs = "../../../shared/fixtures/aptos-configs"
+// package: ../shared next to the project, or the project's byte-for-byte
+// copies when that folder is absent (a clone outside the workspace).
+var shippedConfigs = func() string {
+	if _, err := os.Stat("../../../shared/fixtures/aptos-configs"); err == nil {
+		return "../../../shared/fixtures/aptos-configs"
+	}
+	return "../../testdata/aptos-configs"
+}()
 
 func TestLoadConfigShipped(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join(shippedConfigs, "*.yaml"))
