@@ -1,10 +1,6 @@
 package fakecli
 
-import (
-	"strings"
-
-	"github.com/leakgate/leakgate/faults"
-)
+import "strings"
 
 // gcloudPersona is `gcloud storage cp|ls|mv`, the successor of gsutil (no
 // shipped config uses it yet; newer GCS configs do). Flags go anywhere on
@@ -56,71 +52,7 @@ func parseGcloud(p *Persona, args []string) (Command, error) {
 	if len(pos) < 2 {
 		return Command{}, usagef(p, "storage: missing command (cp, ls or mv)")
 	}
-	sub, rest := pos[1], pos[2:]
-	tag := "ERROR: (gcloud.storage." + sub + ") "
-	noMatch := func(url string) string {
-		return tag + "The following URLs matched no objects or files:\n-" + url
-	}
-	switch sub {
-	case "cp":
-		if err := argCount(p, "storage cp", rest, 2); err != nil {
-			return Command{}, err
-		}
-		src, dst := rest[0], rest[1]
-		switch {
-		case dst == "-" && src != "-":
-			key, slash, err := parseURL(p, "gs", src)
-			if err != nil {
-				return Command{}, err
-			}
-			if slash {
-				return Command{}, usagef(p, "storage cp: %q names a folder, not an object", src)
-			}
-			return Command{Op: faults.OpRead, Src: src, Key: key, Handle: key, Missing: noMatch(src)}, nil
-		case src == "-" && dst != "-":
-			key, slash, err := parseURL(p, "gs", dst)
-			if err != nil {
-				return Command{}, err
-			}
-			if slash {
-				return Command{}, usagef(p, "storage cp: %q names a folder, not an object", dst)
-			}
-			return Command{Op: faults.OpWrite, Src: dst, Key: key, Handle: key}, nil
-		default:
-			return Command{}, usagef(p, "storage cp: exactly one side must be - (stdin or stdout) and the other a gs:// URL")
-		}
-	case "ls":
-		if err := argCount(p, "storage ls", rest, 1); err != nil {
-			return Command{}, err
-		}
-		key, slash, err := parseURL(p, "gs", rest[0])
-		if err != nil {
-			return Command{}, err
-		}
-		l := Listing{Style: ListGS, Dir: key, Show: "gs://" + key + "/", Empty: gcloudNoMatch, EmptyExit: ExitFailed}
-		if !slash {
-			l.Self = rest[0]
-		}
-		return Command{Op: faults.OpList, Src: rest[0], List: l}, nil
-	case "mv":
-		if err := argCount(p, "storage mv", rest, 2); err != nil {
-			return Command{}, err
-		}
-		from, fslash, err := parseURL(p, "gs", rest[0])
-		if err != nil {
-			return Command{}, err
-		}
-		to, tslash, err := parseURL(p, "gs", rest[1])
-		if err != nil {
-			return Command{}, err
-		}
-		if fslash || tslash {
-			return Command{}, usagef(p, "storage mv: folders are not supported: %s %s", rest[0], rest[1])
-		}
-		return Command{Op: faults.OpMove, Src: rest[0], Key: from, Dst: rest[1], To: to, Handle: from, Missing: noMatch(rest[0])}, nil
-	default:
-		return Command{}, usagef(p, "storage %s: unsupported command (cp, ls or mv)", sub)
-	}
+	return parseGS(p, gcloudDialect, pos[1], pos[2:])
 }
 
 // gcloudGroup is the ".storage.cp" part of gcloud's error tag, from the

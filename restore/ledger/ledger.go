@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/leakgate/leakgate/restore/ledger/internal/bcs"
 )
@@ -102,13 +103,17 @@ func Decode(rec []byte) (*LedgerInfoWithSignatures, error) {
 		es := &EpochState{Epoch: d.U64("info.next_epoch_state.epoch")}
 		n := d.Len("info.next_epoch_state.validators", validatorMinSize)
 		es.Validators = make([]Validator, 0, n)
+		// Field names carry the validator's index only on failure: building
+		// them for every validator was a third of a restore's CPU.
 		for i := 0; i < n && d.Err() == nil; i++ {
-			field := "info.next_epoch_state.validators[" + strconv.Itoa(i) + "]"
 			es.Validators = append(es.Validators, Validator{
-				Address:     d.Fixed32(field + ".address"),
-				PublicKey:   d.Bytes(field + ".public_key"),
-				VotingPower: d.U64(field + ".voting_power"),
+				Address:     d.Fixed32("info.next_epoch_state.validators[].address"),
+				PublicKey:   d.Bytes("info.next_epoch_state.validators[].public_key"),
+				VotingPower: d.U64("info.next_epoch_state.validators[].voting_power"),
 			})
+			if e, ok := d.Err().(*DecodeError); ok {
+				e.Field = strings.Replace(e.Field, "[]", "["+strconv.Itoa(i)+"]", 1)
+			}
 		}
 		li.NextEpochState = es
 	}
