@@ -49,6 +49,7 @@ BENCH_FLAGS ?=
 bench:
 	@mkdir -p $(OUT)
 	LEAKGATE_BENCH_JSON=$(abspath $(OUT))/bench.json $(GO) test -run '^$$' -bench . $(BENCH_FLAGS) $(BENCH_PKGS)
+	@echo "$(OUT)/bench.json:"; cat $(OUT)/bench.json
 
 ## vet: gofmt and go vet
 vet:
