@@ -39,16 +39,23 @@ commands:
 
 var smallSpec = fixture.Spec{Manifests: 5, ChunksPerManifest: 2, RecordsPerChunk: 3, RecordSize: 1 << 10}
 
-// newStore writes a config over a fresh folder and a backup into it.
+// newStore writes folderConfig over a fresh folder and a backup into it.
 func newStore(t *testing.T, spec fixture.Spec) (string, *adapter.Config, *fixture.Backup) {
+	t.Helper()
+	return writeStore(t, folderConfig, spec)
+}
+
+// writeStore writes the config template tmpl (its %q is the folder) over a
+// fresh folder, and a backup into it through that config.
+func writeStore(t *testing.T, tmpl string, spec fixture.Spec) (string, *adapter.Config, *fixture.Backup) {
 	t.Helper()
 	dir := t.TempDir()
 	folder := filepath.Join(dir, "bucket")
 	if err := os.Mkdir(folder, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "folder.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, folderConfig, folder), 0o644); err != nil {
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, tmpl, folder), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := adapter.LoadConfig(path)

@@ -69,23 +69,7 @@ type store struct {
 
 func newHookedStore(t *testing.T, spec fixture.Spec) *store {
 	t.Helper()
-	dir := t.TempDir()
-	folder := filepath.Join(dir, "bucket")
-	if err := os.Mkdir(folder, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "hooked.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, hookedConfig, folder), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := adapter.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := fixture.Write(context.Background(), &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup}, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	folder, cfg, b := writeStore(t, hookedConfig, spec)
 	return &store{folder: folder, cfg: cfg, b: b}
 }
 

@@ -63,9 +63,15 @@ func plan(fault string, b *fixture.Backup) string {
 		return ""
 	}
 	target := b.Manifests[faultyManifest].Chunks[faultyChunk]
-	rules := []string{fmt.Sprintf(faultRules[fault], "*"+target)}
-	for _, m := range b.Manifests[faultyManifest+1:] {
-		rules = append(rules, fmt.Sprintf(`slow rate=%s on="*%s/*"`, backdropRate, m.BackupHandle))
+	return withBackdrop(fmt.Sprintf(faultRules[fault], "*"+target), b.Manifests[faultyManifest+1:], backdropRate)
+}
+
+// withBackdrop is faultRule followed by slow rules pacing every manifest in
+// later at rate, so that they are mid-download when the fault hits.
+func withBackdrop(faultRule string, later []fixture.Manifest, rate string) string {
+	rules := []string{faultRule}
+	for _, m := range later {
+		rules = append(rules, fmt.Sprintf(`slow rate=%s on="*%s/*"`, rate, m.BackupHandle))
 	}
 	return strings.Join(rules, "; ")
 }
@@ -143,28 +149,7 @@ var _ = Describe("the concurrent restore against a misbehaving storage CLI", fun
 		AddReportEntry("at-return", counts(immediate, invs))
 		AddReportEntry("expectation", want.reason)
 
-		By("asserting the cell's expectation: " + want.reason)
-		switch want.kind {
-		case cleanNow:
-			Expect(immediate.Empty()).To(BeTrue(), "nothing may be left when the restore returns:\n%s", immediate)
-			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
-		case cleanAfterSettling:
-			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
-		case leaksChildren:
-			Expect(leaks.Children).NotTo(BeEmpty(), "expected leaked children:\n%s", leaks)
-		case stalledChildAlive:
-			stalled := stalledInvocation(invs)
-			Expect(stalled).NotTo(BeNil(), "the journal records the stalled invocation")
-			Expect(leaks.Children).To(ContainElement(And(
-				HaveField("Pid", BeEquivalentTo(stalled.PID)),
-				HaveField("State", Not(Equal("Z"))),
-			)), "the stalled fakecli (pid %d) is still alive:\n%s", stalled.PID, leaks)
-		case grandchildOutlivesKill:
-			Expect(leaks.Escaped).To(ContainElement(And(
-				HaveField("Name", BeElementOf("aws", "gzip")),
-				HaveField("State", Not(Equal("Z"))),
-			)), "a grandchild of the killed bash is alive outside our tree:\n%s", leaks)
-		}
+		want.check(leftBehind{immediate: immediate, leaks: leaks, stalled: stalledInvocation(invs)})
 	}, matrixEntries())
 })
 
@@ -185,23 +170,6 @@ func causedBy(fault string) OmegaMatcher {
 		}
 		return "unrecognised: " + err.Error()
 	}, Equal(fault))
-}
-
-// expectationKind is what a cell must show after the restore returned.
-type expectationKind int
-
-const (
-	cleanNow               expectationKind = iota // no leak at all, the instant Run returns
-	cleanAfterSettling                            // leaks only briefly: none once settled
-	leaksChildren                                 // at least one child stays (alive or zombie)
-	stalledChildAlive                             // the stalled child is still alive
-	grandchildOutlivesKill                        // aws or gzip is alive outside our tree
-)
-
-type expectation struct {
-	kind   expectationKind
-	reason string        // one line, from REFERENCE.md
-	quiet  time.Duration // how long a leak must hold still to count as settled
 }
 
 // expectationFor is the matrix's claims, each with its reason.

@@ -431,11 +431,7 @@ func realPlan(fault string, c realConfig, b *fixture.Backup) string {
 		return ""
 	}
 	target := b.Manifests[faultyManifest].Chunks[realFaultyChunk]
-	rules := []string{fmt.Sprintf(realFaultRules[fault], "*/"+target)}
-	for _, m := range b.Manifests[faultyManifest+1:] {
-		rules = append(rules, fmt.Sprintf(`slow rate=%s on="*/%s/*"`, realBackdropRate, m.BackupHandle))
-	}
-	return strings.Join(rules, "; ")
+	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[faultyManifest+1:], realBackdropRate)
 }
 
 // cliOutcome is how a real CLI meets a fault, end to end: the error the
@@ -699,30 +695,7 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 			}
 		}
 
-		By("asserting the cell's expectation: " + want.reason)
-		switch want.kind {
-		case cleanNow:
-			Expect(immediate.Empty()).To(BeTrue(), "nothing may be left when the restore returns:\n%s", immediate)
-			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
-		case cleanAfterSettling:
-			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
-		case leaksChildren:
-			Expect(leaks.Children).NotTo(BeEmpty(), "expected leaked children:\n%s", leaks)
-		case stalledChildAlive:
-			stalled := stalledRequest(reqs, target)
-			Expect(stalled).NotTo(BeNil(), "the journal records the stalled request")
-			Expect(stalled.PID).NotTo(BeZero(), "the journal found the stalled client process: %s", stalled)
-			Expect(leaks.Children).To(ContainElement(And(
-				HaveField("Pid", BeEquivalentTo(stalled.PID)),
-				HaveField("Name", Equal(c.cfg.cli)),
-				HaveField("State", Not(Equal("Z"))),
-			)), "the stalled %s (pid %d) is still alive:\n%s", c.cfg.cli, stalled.PID, leaks)
-		case grandchildOutlivesKill:
-			Expect(leaks.Escaped).To(ContainElement(And(
-				HaveField("Name", BeElementOf(c.cfg.cli, "gzip")),
-				HaveField("State", Not(Equal("Z"))),
-			)), "a grandchild of the killed bash is alive outside our tree:\n%s", leaks)
-		}
+		want.check(leftBehind{immediate: immediate, leaks: leaks, stalled: stalledRequest(reqs, target), cli: c.cfg.cli})
 	}, realEntries())
 })
 
