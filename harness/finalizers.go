@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // gcRounds bounds CheckFinalizers: a finalizer that drops the last

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness"
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // child is a process a fixture started with syscall.ForkExec (no pidfd, no

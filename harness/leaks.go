@@ -9,7 +9,7 @@ import (
 
 	"github.com/onsi/gomega/gleak"
 
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // Leaks is Diff's verdict: what a snapshot holds that its baseline did not.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/harness"
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // wrapperCmd re-executes this test binary as a fresh RunReaped wrapper

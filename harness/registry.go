@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // procKey identifies a process across pid reuse: pid and start time.

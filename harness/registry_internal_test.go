@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // The registry's cache of environ and cmdline is keyed by pid, start time

@@ -13,7 +13,7 @@ import (
 	"github.com/onsi/gomega/gleak"
 	"github.com/shirou/gopsutil/v3/process"
 
-	"github.com/leakgate/leakgate/harness/internal/procfs"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // Proc is one process as a Snapshot saw it.
