@@ -62,27 +62,18 @@
 // Everything is read from /proc (Linux only); measuring never starts a
 // process (a test checks RUSAGE_CHILDREN around every entry point). A
 // snapshot reads /proc/<pid>/stat of every process, the floor for finding
-// descendants (about 5–15µs a process on a 2-core VM), and reads environ
-// and cmdline only of processes it has not seen running their current exec
-// image: the registry remembers them by pid, start time and the image's
-// addresses from stat (which an exec replaces). Kernel threads are skipped.
-// A steady-state snapshot costs 1.1–1.6× the floor whether 0, 100 or 1000
-// descendants are alive (make bench; a few milliseconds on a machine with
-// 200 processes). Fds
+// descendants, and reads environ and cmdline only of processes it has not
+// seen running their current exec image: the registry remembers them by
+// pid, start time and the image's addresses from stat (which an exec
+// replaces). Kernel threads are skipped. A steady-state snapshot costs
+// little more than that floor however many descendants are alive, so its
+// cost grows with the processes on the machine; docs/design/snapshots.md
+// has the measured figures (BenchmarkSnapshot, make bench) and why the
+// package reads /proc itself rather than through gopsutil. Fds
 // are those of the whole process: run measured tests sequentially, not
 // with t.Parallel. The files the harness itself has open in one goroutine
 // (a Sampler's reads) never show in a snapshot taken in another. Go's
 // os.Process holds a pidfd until Wait, so a started, unwaited exec.Cmd shows
 // up as a child and a pidfd (CheckFinalizers calls such a pidfd closed only
 // by the garbage collector once the Cmd is unreachable).
-//
-// The package uses gopsutil v3 for the process list (a plain readdir of
-// /proc). It reads /proc/<pid>/stat, cmdline and environ itself: gopsutil
-// 3.24.5's Status maps letters to words (T and t both become "stop"; X, P
-// and others become ""), its CreateTime has one-second resolution on a boot
-// time it recomputes from /proc/uptime on every call, and its Name,
-// CmdlineSlice and Environ each open and split a file on every call (Name
-// parses all of /proc/<pid>/status), which made a snapshot 3–4× the floor
-// with 100 descendants and 7–13× with 1000. Process.Children is never used:
-// it runs pgrep, a child of the very process being measured.
 package harness

@@ -13,8 +13,10 @@ import (
 
 // DefaultSampleEvery is Sample's interval when given none: frequent enough
 // to catch a burst of zombies between two reaps, rare enough that sampling
-// costs about 1% of a core (a snapshot of a machine with a few hundred
-// processes takes a fraction of a millisecond; see BenchmarkSnapshot).
+// costs a few percent of a core on a machine with a hundred or so
+// processes (a snapshot's cost grows with the processes on the machine:
+// docs/design/snapshots.md has the figures; each Timeline records its own
+// Busy and CPU).
 const DefaultSampleEvery = 25 * time.Millisecond
 
 // Point is one sample of a Timeline: the leak counts at At, as Diff against

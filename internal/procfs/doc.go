@@ -3,8 +3,8 @@
 // group, start time in clock ticks, and the exec image's addresses that
 // tell one exec from the next), cmdline, environ (only the value of one
 // variable is kept), /proc/uptime, a process's fd table and fd flags. It
-// replaces gopsutil v3 where that costs or loses precision (see the
-// harness's doc).
+// replaces gopsutil v3 where that costs or loses precision
+// (docs/design/snapshots.md says where, and what a snapshot costs).
 //
 // Everything here is a plain file read, readlink or pidfd: nothing spawns
 // a process, so it is safe to call while measuring. A process that
