@@ -90,7 +90,8 @@
 //	                             (UTC); nothing: `ERROR "ls s3://B/PREFIX": no object found`, exit 1
 //	s5cmd mv s3://B/K s3://B/K2  prints "mv s3://B/K s3://B/K2"; missing source: the cat message with mv, exit 1
 //
-// fakecli (persona_fakecli.go): the CommandAdapter protocol (REFERENCE §2)
+// fakecli (persona_fakecli.go): the CommandAdapter protocol
+// (docs/backup-cli.md#operations)
 // with the parameters from the environment, exactly one argument, the
 // operation. Handles are paths relative to the bucket root. Names
 // (BACKUP_NAME, FILE_NAME) must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{2,126}$; an

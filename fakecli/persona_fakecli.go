@@ -13,8 +13,8 @@ import (
 var plainOperations = []string{"backup_metadata_file", "create_backup", "create_for_write", "list_metadata_files", "open_for_read", "save_metadata_line"}
 
 // plainPersona is `fakecli <operation>`: the CommandAdapter protocol itself
-// (REFERENCE §2), parameters from the environment, handles relative to the
-// bucket root. testdata/configs/local.yaml runs it.
+// (docs/backup-cli.md#operations), parameters from the environment,
+// handles relative to the bucket root. testdata/configs/local.yaml runs it.
 func plainPersona() *Persona {
 	p := &Persona{
 		Name:  "fakecli",

@@ -1,5 +1,5 @@
 // Package restore is a Go port of Aptos backup-cli's epoch-ending restore
-// (REFERENCE.md §5): metadata sync, planning, the ordered bounded concurrent
+// (docs/backup-cli.md#restore): metadata sync, planning, the ordered bounded concurrent
 // preheat of manifests, and the in-order consume that verifies every ledger
 // info against its manifest's waypoints.
 //

@@ -75,8 +75,8 @@ import (
 // escaped every cleanup still ends.
 const cancelStallCap = "2m"
 
-// cancelPlan stalls every chunk read before its first byte (REFERENCE §1's
-// "hung download that writes nothing"); the metadata and manifest reads are
+// cancelPlan stalls every chunk read before its first byte (the stalled
+// download of docs/backup-cli.md#drop); the metadata and manifest reads are
 // served. Before the first byte, not after some: a child that still had
 // bytes to write when bin/restore died would write them into a pipe nobody
 // reads and die of SIGPIPE, so which children survive a signal would depend

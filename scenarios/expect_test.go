@@ -26,7 +26,7 @@ const (
 // expectation is a cell's claim and its one-line reason.
 type expectation struct {
 	kind   expectationKind
-	reason string        // one line, from REFERENCE.md
+	reason string        // one line; its §N are sections of docs/backup-cli.md
 	quiet  time.Duration // how long a leak must hold still to count as settled
 }
 

@@ -34,7 +34,7 @@ const (
 	// backdropRate paces the manifests after the faulty one, so that they
 	// are provably mid-download when the error hits (a manifest of
 	// 2 × 128 KiB takes about 4 s at this rate, the error comes within
-	// readTimeout): the amplification REFERENCE §1 describes.
+	// readTimeout): the amplification of docs/backup-cli.md#amplification.
 	backdropRate = "64KiB"
 	// faultyManifest and faultyChunk place the fault: the second chunk of
 	// the second manifest, so manifest 0 and a chunk of manifest 1 are
@@ -145,7 +145,7 @@ var _ = Describe("the concurrent restore against a misbehaving storage CLI", fun
 		AddReportEntry(reports.EntryName, counts(leaks, invs))
 		// At return, before any exit, reap or garbage collection: under
 		// abandon the pipes and pidfds are still open here; the GC closes
-		// them later (REFERENCE §1, Go).
+		// them later (docs/backup-cli.md#drop, Go).
 		AddReportEntry("at-return", counts(immediate, invs))
 		AddReportEntry("expectation", want.reason)
 

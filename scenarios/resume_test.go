@@ -28,7 +28,7 @@ import (
 // pipeline `aws s3 cp … - | gzip -cd`) into a target DB under KillGroup.
 // The fault sits in the second chunk of manifest 5: the consumer writes
 // manifests 0..4 before it reaches manifest 5's stored error, whatever the
-// timing (REFERENCE §5.5: results are consumed in order), so the failed run
+// timing (docs/backup-cli.md#consume: results are consumed in order), so the failed run
 // must leave exactly those five, whole.
 const (
 	resumeConfig   = "s3"

@@ -195,8 +195,8 @@ func bootstrapArgs(cfg, policy string, extra ...string) []string {
 // TestSignalStopsRestore: the first SIGINT or SIGTERM cancels the restore,
 // which closes every reader in flight per policy and exits 128+n with a
 // message naming the signal. Under killgroup nothing it started survives;
-// under drop each stalled read lives on (REFERENCE §1: a stalled child
-// never exits).
+// under drop each stalled read lives on (docs/backup-cli.md#drop: a
+// stalled child never exits).
 func TestSignalStopsRestore(t *testing.T) {
 	cfg := stallStore(t)
 	for _, tc := range []struct {

@@ -26,8 +26,8 @@ const ShellPrefix = "set -o nounset -o errexit -o pipefail; "
 // process group when Adapter.WaitDelay is 0: 5s.
 const DefaultWaitDelay = 5 * time.Second
 
-// Parameter names passed to commands as environment variables (REFERENCE
-// §2), e.g. `aws s3 cp "s3://$BUCKET/$SUB_DIR/$FILE_HANDLE" -`.
+// Parameter names passed to commands as environment variables
+// (docs/backup-cli.md#operations), e.g. `aws s3 cp "s3://$BUCKET/$SUB_DIR/$FILE_HANDLE" -`.
 const (
 	// ParamBackupName is create_backup's BACKUP_NAME.
 	ParamBackupName = "BACKUP_NAME"

@@ -34,9 +34,10 @@
 //
 // What happens when a Reader is closed before EOF, or a Writer is aborted
 // before its shutdown (the restore's error path), depends on
-// Adapter.Policy. REFERENCE.md §1 describes the real program; the audit
-// that prompted this project overstates it in places (it expects a zombie
-// per dropped reader and says killing bash is the fix).
+// Adapter.Policy. docs/backup-cli.md#drop describes the real program; the
+// audit that prompted this project overstates it in places (it expects a
+// zombie per dropped reader and says killing bash is the fix;
+// docs/backup-cli.md#audit).
 //
 //   - Drop (the zero value) is backup-cli as shipped, Rust/tokio semantics
 //     of dropping a Child: our pipe ends (stdout read end, stdin write end)
@@ -59,7 +60,7 @@
 //     touched: they are reparented to init (or the nearest subreaper) and
 //     live on as long as they have nothing to write; a stalled download
 //     lives forever.
-//   - KillGroup is the fix of REFERENCE.md §7. Every child starts in its own
+//   - KillGroup is the fix of docs/backup-cli.md#fix. Every child starts in its own
 //     process group (Setpgid, pgid = bash's pid). Closing SIGKILLs the whole
 //     group (kill(-pgid)), closes our pipe ends, reaps bash, then polls
 //     kill(-pgid, 0) with a short backoff until ESRCH; both waits together

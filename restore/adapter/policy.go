@@ -26,7 +26,7 @@ const (
 	// Kill is the audit's proposed fix: SIGKILL bash, close our pipe ends,
 	// reap bash. Grandchildren (storage CLI, gzip) are not touched.
 	Kill
-	// KillGroup is the fix of REFERENCE §7: every child runs in its own
+	// KillGroup is the fix of docs/backup-cli.md#fix: every child runs in its own
 	// process group; close SIGKILLs the group, closes our pipe ends, reaps
 	// bash and waits until the group is empty (bounded by Adapter.WaitDelay).
 	KillGroup

@@ -16,7 +16,7 @@
 //     backup handle.
 //  2. Read the ledger infos of epochs StartEpoch..EndEpoch−1 from
 //     Options.LedgerInfos, a record stream (4-byte big-endian length, then
-//     the bytes; REFERENCE §3) such as the backup service serves. Each
+//     the bytes; docs/backup-cli.md#records) such as the backup service serves. Each
 //     record is decoded; its epoch must be the next one expected; its
 //     waypoint is computed. Records are gathered into a chunk until the next
 //     one would make the chunk exceed MaxChunkSize bytes (backup-cli's

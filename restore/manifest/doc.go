@@ -1,6 +1,7 @@
 // Package manifest reads what an epoch-ending backup is made of: the
 // metadata lines that list backups, the manifest of each backup, and the
-// plan of which backups a restore needs (REFERENCE §4, §5.1–2).
+// plan of which backups a restore needs (docs/backup-cli.md#manifests,
+// #metadata-sync and #plan).
 //
 // Metadata files hold one externally tagged JSON object per line. Only
 // epoch-ending entries are returned; other kinds are skipped; a line that is

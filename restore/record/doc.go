@@ -2,7 +2,7 @@
 //
 // A chunk file is a sequence of records, each a 4-byte big-endian length N
 // followed by exactly N bytes. This matches backup-cli's ReadRecordBytes
-// (REFERENCE §3), row for row:
+// (docs/backup-cli.md#records), row for row:
 //
 //	what comes at a record boundary      Next returns
 //	EOF immediately                      nil, io.EOF (an empty file has no records)

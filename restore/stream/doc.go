@@ -1,6 +1,7 @@
 // Package stream runs tasks with bounded concurrency and yields their
 // results in input order: the port of backup-cli's
-// futures::stream::iter(tasks).buffered_x(2*C, C) (REFERENCE §5.3–4).
+// futures::stream::iter(tasks).buffered_x(2*C, C)
+// (docs/backup-cli.md#stream).
 //
 // Two bounds apply, as in buffered_x: task i starts only when
 // i < consumed + buffer (results not yet taken by the consumer count
