@@ -2,7 +2,6 @@ package fakecli_test
 
 import (
 	"errors"
-	"reflect"
 	"testing"
 
 	"github.com/leakgate/leakgate/fakecli"
@@ -20,59 +19,45 @@ const (
 
 func TestParseAzcopy(t *testing.T) {
 	chunk := "b1.1a2b/0-.chunk"
-	tests := []struct {
-		name string
-		args []string
-		want fakecli.Command
-	}{
+	tests := []parseCase{
 		{
-			"open_for_read", []string{"cp", "--from-to", "BlobPipe", azBase + chunk + azSAS},
-			fakecli.Command{Op: faults.OpRead, Src: azBase + chunk, Key: azKeyBase + chunk, Handle: azKeyBase + chunk,
+			name: "open_for_read", args: []string{"cp", "--from-to", "BlobPipe", azBase + chunk + azSAS},
+			want: fakecli.Command{Op: faults.OpRead, Src: azBase + chunk, Key: azKeyBase + chunk, Handle: azKeyBase + chunk,
 				Missing: "failed to perform copy command due to error: fatal: cannot download blob due to error: GET " + azBase + chunk + "\n" +
 					"--------------------------------------------------------------------------------\n" +
 					"RESPONSE 404: 404 The specified blob does not exist.\nERROR CODE: BlobNotFound\n" +
 					"--------------------------------------------------------------------------------"},
 		},
 		{
-			"create_for_write", []string{"cp", "--from-to", "PipeBlob", azBase + chunk + azSAS},
-			fakecli.Command{Op: faults.OpWrite, Src: azBase + chunk, Key: azKeyBase + chunk, Handle: azKeyBase + chunk},
+			name: "create_for_write", args: []string{"cp", "--from-to", "PipeBlob", azBase + chunk + azSAS},
+			want: fakecli.Command{Op: faults.OpWrite, Src: azBase + chunk, Key: azKeyBase + chunk, Handle: azKeyBase + chunk},
 		},
 		{
-			"flags anywhere, with =", []string{"--log-level=ERROR", "cp", azBase + chunk, "--from-to=PipeBlob", "--overwrite", "true", "--put-md5"},
-			fakecli.Command{Op: faults.OpWrite, Src: azBase + chunk, Key: azKeyBase + chunk, Handle: azKeyBase + chunk},
+			name: "flags anywhere, with =", args: []string{"--log-level=ERROR", "cp", azBase + chunk, "--from-to=PipeBlob", "--overwrite", "true", "--put-md5"},
+			want: fakecli.Command{Op: faults.OpWrite, Src: azBase + chunk, Key: azKeyBase + chunk, Handle: azKeyBase + chunk},
 		},
 		{
-			"list_metadata_files", []string{"ls", azBase + "metadata/" + azSAS},
-			fakecli.Command{Op: faults.OpList, Src: azBase + "metadata/", List: fakecli.Listing{Style: fakecli.ListAzure, Dir: azKeyBase + "metadata"}},
+			name: "list_metadata_files", args: []string{"ls", azBase + "metadata/" + azSAS},
+			want: fakecli.Command{Op: faults.OpList, Src: azBase + "metadata/", List: fakecli.Listing{Style: fakecli.ListAzure, Dir: azKeyBase + "metadata"}},
 		},
 		{
-			"list alias", []string{"list", "https://a.blob.core.windows.net/c"},
-			fakecli.Command{Op: faults.OpList, Src: "https://a.blob.core.windows.net/c", List: fakecli.Listing{Style: fakecli.ListAzure, Dir: "a/c"}},
+			name: "list alias", args: []string{"list", "https://a.blob.core.windows.net/c"},
+			want: fakecli.Command{Op: faults.OpList, Src: "https://a.blob.core.windows.net/c", List: fakecli.Listing{Style: fakecli.ListAzure, Dir: "a/c"}},
 		},
 		{
-			"backup_metadata_file", []string{"sync", azBase + "metadata/x.meta" + azSAS, azBase + "metadata_backup/x.meta" + azSAS, "--move=true"},
-			fakecli.Command{Op: faults.OpMove, Src: azBase + "metadata/x.meta", Key: azKeyBase + "metadata/x.meta",
+			name: "backup_metadata_file", args: []string{"sync", azBase + "metadata/x.meta" + azSAS, azBase + "metadata_backup/x.meta" + azSAS, "--move=true"},
+			want: fakecli.Command{Op: faults.OpMove, Src: azBase + "metadata/x.meta", Key: azKeyBase + "metadata/x.meta",
 				Dst: azBase + "metadata_backup/x.meta", To: azKeyBase + "metadata_backup/x.meta", Handle: azKeyBase + "metadata/x.meta",
 				Missing: "Cannot perform sync due to error: cannot find source to sync"},
 		},
 		{
-			"sync --move before the URLs", []string{"sync", "--move", "https://a.blob.core.windows.net/c/k", "https://a.blob.core.windows.net/c/k2"},
-			fakecli.Command{Op: faults.OpMove, Src: "https://a.blob.core.windows.net/c/k", Key: "a/c/k",
+			name: "sync --move before the URLs", args: []string{"sync", "--move", "https://a.blob.core.windows.net/c/k", "https://a.blob.core.windows.net/c/k2"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "https://a.blob.core.windows.net/c/k", Key: "a/c/k",
 				Dst: "https://a.blob.core.windows.net/c/k2", To: "a/c/k2", Handle: "a/c/k",
 				Missing: "Cannot perform sync due to error: cannot find source to sync"},
 		},
 	}
-	p := fakecli.Lookup("azcopy")
-	for _, tt := range tests {
-		got, err := p.Parse(tt.args, noEnv)
-		if err != nil {
-			t.Errorf("%s: Parse(%q): %v", tt.name, tt.args, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: Parse(%q)\n got %+v\nwant %+v", tt.name, tt.args, got, tt.want)
-		}
-	}
+	checkParses(t, "azcopy", tests)
 }
 
 func TestParseAzcopyErrors(t *testing.T) {

@@ -1,7 +1,6 @@
 package fakecli_test
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/leakgate/leakgate/fakecli"
@@ -10,46 +9,33 @@ import (
 
 func TestParseGcloud(t *testing.T) {
 	const noMatch = "The following URLs matched no objects or files:\n-"
-	tests := []struct {
-		args []string
-		want fakecli.Command
-	}{
+	tests := []parseCase{
 		{
-			[]string{"storage", "cp", "gs://b/e1/x.chunk", "-"},
-			fakecli.Command{Op: faults.OpRead, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk",
+			args: []string{"storage", "cp", "gs://b/e1/x.chunk", "-"},
+			want: fakecli.Command{Op: faults.OpRead, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk",
 				Missing: "ERROR: (gcloud.storage.cp) " + noMatch + "gs://b/e1/x.chunk"},
 		},
 		{
-			[]string{"-q", "storage", "cp", "-", "gs://b/e1/x.chunk", "--verbosity=error", "--project", "p1"},
-			fakecli.Command{Op: faults.OpWrite, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk"},
+			args: []string{"-q", "storage", "cp", "-", "gs://b/e1/x.chunk", "--verbosity=error", "--project", "p1"},
+			want: fakecli.Command{Op: faults.OpWrite, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk"},
 		},
 		{
-			[]string{"storage", "ls", "--quiet", "gs://b/e1/metadata/"},
-			fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/metadata", Show: "gs://b/e1/metadata/",
+			args: []string{"storage", "ls", "--quiet", "gs://b/e1/metadata/"},
+			want: fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/metadata", Show: "gs://b/e1/metadata/",
 				Empty: "ERROR: (gcloud.storage.ls) One or more URLs matched no objects.", EmptyExit: 1}},
 		},
 		{
-			[]string{"storage", "ls", "gs://b/e1/x.meta"},
-			fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/x.meta", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/x.meta", Show: "gs://b/e1/x.meta/", Self: "gs://b/e1/x.meta",
+			args: []string{"storage", "ls", "gs://b/e1/x.meta"},
+			want: fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/x.meta", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/x.meta", Show: "gs://b/e1/x.meta/", Self: "gs://b/e1/x.meta",
 				Empty: "ERROR: (gcloud.storage.ls) One or more URLs matched no objects.", EmptyExit: 1}},
 		},
 		{
-			[]string{"storage", "mv", "gs://b/m/x", "gs://b/mb/x", "--no-user-output-enabled"},
-			fakecli.Command{Op: faults.OpMove, Src: "gs://b/m/x", Key: "b/m/x", Dst: "gs://b/mb/x", To: "b/mb/x", Handle: "b/m/x",
+			args: []string{"storage", "mv", "gs://b/m/x", "gs://b/mb/x", "--no-user-output-enabled"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "gs://b/m/x", Key: "b/m/x", Dst: "gs://b/mb/x", To: "b/mb/x", Handle: "b/m/x",
 				Missing: "ERROR: (gcloud.storage.mv) " + noMatch + "gs://b/m/x"},
 		},
 	}
-	p := fakecli.Lookup("gcloud")
-	for _, tt := range tests {
-		got, err := p.Parse(tt.args, noEnv)
-		if err != nil {
-			t.Errorf("Parse(%q): %v", tt.args, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
-		}
-	}
+	checkParses(t, "gcloud", tests)
 }
 
 func TestParseGcloudErrors(t *testing.T) {

@@ -1,7 +1,6 @@
 package fakecli_test
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/leakgate/leakgate/fakecli"
@@ -13,61 +12,47 @@ func TestParseS5cmd(t *testing.T) {
 		chunk = "s3://bkt/e1/b1.1a2b/0-.chunk"
 		key   = "bkt/e1/b1.1a2b/0-.chunk"
 	)
-	tests := []struct {
-		name string
-		args []string // as helm-s5cmd-public.yaml's commands give them (BUCKET=bkt, SUB_DIR=e1)
-		want fakecli.Command
-	}{
+	tests := []parseCase{ // argv as helm-s5cmd-public.yaml's commands give them (BUCKET=bkt, SUB_DIR=e1)
 		{
-			"open_for_read", []string{"--no-sign-request", "cat", chunk},
-			fakecli.Command{Op: faults.OpRead, Src: chunk, Key: key, Handle: key, Missing: `ERROR "cat ` + chunk + `": given object ` + chunk + ` not found`},
+			name: "open_for_read", args: []string{"--no-sign-request", "cat", chunk},
+			want: fakecli.Command{Op: faults.OpRead, Src: chunk, Key: key, Handle: key, Missing: `ERROR "cat ` + chunk + `": given object ` + chunk + ` not found`},
 		},
 		{
-			"create_for_write", []string{"pipe", chunk},
-			fakecli.Command{Op: faults.OpWrite, Src: chunk, Key: key, Handle: key},
+			name: "create_for_write", args: []string{"pipe", chunk},
+			want: fakecli.Command{Op: faults.OpWrite, Src: chunk, Key: key, Handle: key},
 		},
 		{
-			"list_metadata_files", []string{"--no-sign-request", "ls", "s3://bkt/e1/metadata/"},
-			fakecli.Command{Op: faults.OpList, Src: "s3://bkt/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListS5, Dir: "bkt/e1/metadata",
+			name: "list_metadata_files", args: []string{"--no-sign-request", "ls", "s3://bkt/e1/metadata/"},
+			want: fakecli.Command{Op: faults.OpList, Src: "s3://bkt/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListS5, Dir: "bkt/e1/metadata",
 				Empty: `ERROR "ls s3://bkt/e1/metadata/": no object found`, EmptyExit: 1}},
 		},
 		{
-			"backup_metadata_file", []string{"--no-sign-request", "mv", "s3://bkt/e1/metadata/x.meta", "s3://bkt/e1/metadata_backup/x.meta"},
-			fakecli.Command{Op: faults.OpMove, Src: "s3://bkt/e1/metadata/x.meta", Key: "bkt/e1/metadata/x.meta",
+			name: "backup_metadata_file", args: []string{"--no-sign-request", "mv", "s3://bkt/e1/metadata/x.meta", "s3://bkt/e1/metadata_backup/x.meta"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "s3://bkt/e1/metadata/x.meta", Key: "bkt/e1/metadata/x.meta",
 				Dst: "s3://bkt/e1/metadata_backup/x.meta", To: "bkt/e1/metadata_backup/x.meta", Handle: "bkt/e1/metadata/x.meta",
 				Missing: `ERROR "mv s3://bkt/e1/metadata/x.meta s3://bkt/e1/metadata_backup/x.meta": given object s3://bkt/e1/metadata/x.meta not found`,
 				Moved:   "mv s3://bkt/e1/metadata/x.meta s3://bkt/e1/metadata_backup/x.meta\n"},
 		},
 		{
-			"global flags in Go's spellings", []string{"-no-sign-request", "--endpoint-url=https://r2.invalid", "-r", "3", "--log", "error", "ls", "s3://bkt/e1/meta"},
-			fakecli.Command{Op: faults.OpList, Src: "s3://bkt/e1/meta", List: fakecli.Listing{Style: fakecli.ListS5, Dir: "bkt/e1", Prefix: "meta",
+			name: "global flags in Go's spellings", args: []string{"-no-sign-request", "--endpoint-url=https://r2.invalid", "-r", "3", "--log", "error", "ls", "s3://bkt/e1/meta"},
+			want: fakecli.Command{Op: faults.OpList, Src: "s3://bkt/e1/meta", List: fakecli.Listing{Style: fakecli.ListS5, Dir: "bkt/e1", Prefix: "meta",
 				Empty: `ERROR "ls s3://bkt/e1/meta": no object found`, EmptyExit: 1}},
 		},
 		{
-			"subcommand flags before the argument", []string{"pipe", "--content-type", "application/gzip", "-c=4", "--raw", chunk},
-			fakecli.Command{Op: faults.OpWrite, Src: chunk, Key: key, Handle: key},
+			name: "subcommand flags before the argument", args: []string{"pipe", "--content-type", "application/gzip", "-c=4", "--raw", chunk},
+			want: fakecli.Command{Op: faults.OpWrite, Src: chunk, Key: key, Handle: key},
 		},
 		{
-			"-- ends the flags", []string{"cat", "--", chunk},
-			fakecli.Command{Op: faults.OpRead, Src: chunk, Key: key, Handle: key, Missing: `ERROR "cat ` + chunk + `": given object ` + chunk + ` not found`},
+			name: "-- ends the flags", args: []string{"cat", "--", chunk},
+			want: fakecli.Command{Op: faults.OpRead, Src: chunk, Key: key, Handle: key, Missing: `ERROR "cat ` + chunk + `": given object ` + chunk + ` not found`},
 		},
 		{
-			"ls of a bucket", []string{"ls", "s3://bkt"},
-			fakecli.Command{Op: faults.OpList, Src: "s3://bkt", List: fakecli.Listing{Style: fakecli.ListS5, Dir: "bkt",
+			name: "ls of a bucket", args: []string{"ls", "s3://bkt"},
+			want: fakecli.Command{Op: faults.OpList, Src: "s3://bkt", List: fakecli.Listing{Style: fakecli.ListS5, Dir: "bkt",
 				Empty: `ERROR "ls s3://bkt": no object found`, EmptyExit: 1}},
 		},
 	}
-	p := fakecli.Lookup("s5cmd")
-	for _, tt := range tests {
-		got, err := p.Parse(tt.args, noEnv)
-		if err != nil {
-			t.Errorf("%s: Parse(%q): %v", tt.name, tt.args, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: Parse(%q)\n got %+v\nwant %+v", tt.name, tt.args, got, tt.want)
-		}
-	}
+	checkParses(t, "s5cmd", tests)
 }
 
 func TestParseS5cmdErrors(t *testing.T) {

@@ -2,6 +2,7 @@ package fakecli_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,134 +29,125 @@ func TestPersonas(t *testing.T) {
 
 func noEnv(string) string { return "" }
 
+// parseCase is one command line a persona must parse into want.
+type parseCase struct {
+	name string            // what the case shows; "" if the argv says it
+	args []string          // the persona's arguments
+	env  map[string]string // the environment Parse sees; nil: empty
+	want fakecli.Command
+}
+
+// checkParses runs persona's Parse on every case: each must succeed and
+// give exactly want (reflect.DeepEqual, every field).
+//
+//	checkParses(t, "aws", []parseCase{{args: []string{"s3", "ls", "s3://b"}, want: …}})
+func checkParses(t *testing.T, persona string, tests []parseCase) {
+	t.Helper()
+	p := fakecli.Lookup(persona)
+	for _, tt := range tests {
+		label := fmt.Sprintf("%s: Parse(%q)", persona, tt.args)
+		if tt.name != "" {
+			label = tt.name + ": " + label
+		}
+		got, err := p.Parse(tt.args, func(k string) string { return tt.env[k] })
+		if err != nil {
+			t.Errorf("%s: %v", label, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s\n got %+v\nwant %+v", label, got, tt.want)
+		}
+	}
+}
+
 func TestParseAWS(t *testing.T) {
 	const notFound = `fatal error: An error occurred (404) when calling the HeadObject operation: Key "e1/x.chunk" does not exist`
-	tests := []struct {
-		args []string
-		want fakecli.Command
-	}{
+	tests := []parseCase{
 		{
-			[]string{"s3", "cp", "s3://b/e1/x.chunk", "-"},
-			fakecli.Command{Op: faults.OpRead, Src: "s3://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk", Missing: notFound},
+			args: []string{"s3", "cp", "s3://b/e1/x.chunk", "-"},
+			want: fakecli.Command{Op: faults.OpRead, Src: "s3://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk", Missing: notFound},
 		},
 		{
-			[]string{"--endpoint-url", "http://r2", "s3", "cp", "--no-sign-request", "s3://b/e1/x.chunk", "-", "--region=eu"},
-			fakecli.Command{Op: faults.OpRead, Src: "s3://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk", Missing: notFound},
+			args: []string{"--endpoint-url", "http://r2", "s3", "cp", "--no-sign-request", "s3://b/e1/x.chunk", "-", "--region=eu"},
+			want: fakecli.Command{Op: faults.OpRead, Src: "s3://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk", Missing: notFound},
 		},
 		{
-			[]string{"s3", "cp", "-", "s3://velor-backup/backup1/e1/b.1a2b/0-.chunk", "--no-sign-request"},
-			fakecli.Command{Op: faults.OpWrite, Src: "s3://velor-backup/backup1/e1/b.1a2b/0-.chunk", Key: "velor-backup/backup1/e1/b.1a2b/0-.chunk", Handle: "velor-backup/backup1/e1/b.1a2b/0-.chunk"},
+			args: []string{"s3", "cp", "-", "s3://velor-backup/backup1/e1/b.1a2b/0-.chunk", "--no-sign-request"},
+			want: fakecli.Command{Op: faults.OpWrite, Src: "s3://velor-backup/backup1/e1/b.1a2b/0-.chunk", Key: "velor-backup/backup1/e1/b.1a2b/0-.chunk", Handle: "velor-backup/backup1/e1/b.1a2b/0-.chunk"},
 		},
 		{
-			[]string{"s3", "ls", "s3://b/e1/metadata/"},
-			fakecli.Command{Op: faults.OpList, Src: "s3://b/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListAWS, Dir: "b/e1/metadata", EmptyExit: 1}},
+			args: []string{"s3", "ls", "s3://b/e1/metadata/"},
+			want: fakecli.Command{Op: faults.OpList, Src: "s3://b/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListAWS, Dir: "b/e1/metadata", EmptyExit: 1}},
 		},
 		{
-			[]string{"s3", "ls", "s3://b/e1/meta", "--quiet"},
-			fakecli.Command{Op: faults.OpList, Src: "s3://b/e1/meta", List: fakecli.Listing{Style: fakecli.ListAWS, Dir: "b/e1", Prefix: "meta", EmptyExit: 1}},
+			args: []string{"s3", "ls", "s3://b/e1/meta", "--quiet"},
+			want: fakecli.Command{Op: faults.OpList, Src: "s3://b/e1/meta", List: fakecli.Listing{Style: fakecli.ListAWS, Dir: "b/e1", Prefix: "meta", EmptyExit: 1}},
 		},
 		{
-			[]string{"s3", "ls", "s3://b"},
-			fakecli.Command{Op: faults.OpList, Src: "s3://b", List: fakecli.Listing{Style: fakecli.ListAWS, Dir: "b", EmptyExit: 1}},
+			args: []string{"s3", "ls", "s3://b"},
+			want: fakecli.Command{Op: faults.OpList, Src: "s3://b", List: fakecli.Listing{Style: fakecli.ListAWS, Dir: "b", EmptyExit: 1}},
 		},
 		{
-			[]string{"s3", "mv", "s3://b/e1/metadata/x.meta", "s3://b/e1/metadata_backup/x.meta", "--no-progress"},
-			fakecli.Command{Op: faults.OpMove, Src: "s3://b/e1/metadata/x.meta", Key: "b/e1/metadata/x.meta", Dst: "s3://b/e1/metadata_backup/x.meta", To: "b/e1/metadata_backup/x.meta",
+			args: []string{"s3", "mv", "s3://b/e1/metadata/x.meta", "s3://b/e1/metadata_backup/x.meta", "--no-progress"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "s3://b/e1/metadata/x.meta", Key: "b/e1/metadata/x.meta", Dst: "s3://b/e1/metadata_backup/x.meta", To: "b/e1/metadata_backup/x.meta",
 				Handle: "b/e1/metadata/x.meta", Missing: strings.Replace(notFound, "x.chunk", "metadata/x.meta", 1),
 				Moved: "move: s3://b/e1/metadata/x.meta to s3://b/e1/metadata_backup/x.meta\n"},
 		},
 		{
-			[]string{"--only-show-errors", "s3", "mv", "s3://b/k1", "s3://b/k2"},
-			fakecli.Command{Op: faults.OpMove, Src: "s3://b/k1", Key: "b/k1", Dst: "s3://b/k2", To: "b/k2", Handle: "b/k1",
+			args: []string{"--only-show-errors", "s3", "mv", "s3://b/k1", "s3://b/k2"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "s3://b/k1", Key: "b/k1", Dst: "s3://b/k2", To: "b/k2", Handle: "b/k1",
 				Missing: `fatal error: An error occurred (404) when calling the HeadObject operation: Key "k1" does not exist`},
 		},
 	}
-	p := fakecli.Lookup("aws")
-	for _, tt := range tests {
-		got, err := p.Parse(tt.args, noEnv)
-		if err != nil {
-			t.Errorf("Parse(%q): %v", tt.args, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
-		}
-	}
+	checkParses(t, "aws", tests)
 }
 
 func TestParseGsutil(t *testing.T) {
-	tests := []struct {
-		args []string
-		want fakecli.Command
-	}{
+	tests := []parseCase{
 		{
-			[]string{"-q", "cp", "gs://b/e1/x.chunk", "-"},
-			fakecli.Command{Op: faults.OpRead, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk", Missing: "CommandException: No URLs matched: gs://b/e1/x.chunk"},
+			args: []string{"-q", "cp", "gs://b/e1/x.chunk", "-"},
+			want: fakecli.Command{Op: faults.OpRead, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk", Missing: "CommandException: No URLs matched: gs://b/e1/x.chunk"},
 		},
 		{
-			[]string{"-qm", "cp", "-", "gs://b/e1/x.chunk"},
-			fakecli.Command{Op: faults.OpWrite, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk"},
+			args: []string{"-qm", "cp", "-", "gs://b/e1/x.chunk"},
+			want: fakecli.Command{Op: faults.OpWrite, Src: "gs://b/e1/x.chunk", Key: "b/e1/x.chunk", Handle: "b/e1/x.chunk"},
 		},
 		{
-			[]string{"-q", "ls", "gs://b/e1/metadata/"},
-			fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/metadata", Show: "gs://b/e1/metadata/",
+			args: []string{"-q", "ls", "gs://b/e1/metadata/"},
+			want: fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/metadata/", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/metadata", Show: "gs://b/e1/metadata/",
 				Empty: "CommandException: One or more URLs matched no objects.", EmptyExit: 1}},
 		},
 		{
-			[]string{"ls", "gs://b/e1/x.meta"},
-			fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/x.meta", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/x.meta", Show: "gs://b/e1/x.meta/", Self: "gs://b/e1/x.meta",
+			args: []string{"ls", "gs://b/e1/x.meta"},
+			want: fakecli.Command{Op: faults.OpList, Src: "gs://b/e1/x.meta", List: fakecli.Listing{Style: fakecli.ListGS, Dir: "b/e1/x.meta", Show: "gs://b/e1/x.meta/", Self: "gs://b/e1/x.meta",
 				Empty: "CommandException: One or more URLs matched no objects.", EmptyExit: 1}},
 		},
 		{
-			[]string{"mv", "gs://b/m/x", "gs://b/mb/x"},
-			fakecli.Command{Op: faults.OpMove, Src: "gs://b/m/x", Key: "b/m/x", Dst: "gs://b/mb/x", To: "b/mb/x", Handle: "b/m/x", Missing: "CommandException: No URLs matched: gs://b/m/x"},
+			args: []string{"mv", "gs://b/m/x", "gs://b/mb/x"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "gs://b/m/x", Key: "b/m/x", Dst: "gs://b/mb/x", To: "b/mb/x", Handle: "b/m/x", Missing: "CommandException: No URLs matched: gs://b/m/x"},
 		},
 	}
-	p := fakecli.Lookup("gsutil")
-	for _, tt := range tests {
-		got, err := p.Parse(tt.args, noEnv)
-		if err != nil {
-			t.Errorf("Parse(%q): %v", tt.args, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
-		}
-	}
+	checkParses(t, "gsutil", tests)
 }
 
 func TestParsePlain(t *testing.T) {
-	tests := []struct {
-		op   string
-		env  map[string]string
-		want fakecli.Command
-	}{
-		{"create_backup", map[string]string{"BACKUP_NAME": "b1.1a2b"},
-			fakecli.Command{Op: faults.OpOther, Src: "b1.1a2b", Key: "b1.1a2b", Handle: "b1.1a2b", Mkdir: true, Exclusive: true, Announce: "b1.1a2b\n"}},
-		{"create_for_write", map[string]string{"BACKUP_HANDLE": "b1.1a2b/epoch_ending_0-", "FILE_NAME": "0-.chunk"},
-			fakecli.Command{Op: faults.OpWrite, Src: "b1.1a2b/epoch_ending_0-/0-.chunk", Key: "b1.1a2b/epoch_ending_0-/0-.chunk", Handle: "b1.1a2b/epoch_ending_0-/0-.chunk",
+	tests := []parseCase{
+		{args: []string{"create_backup"}, env: map[string]string{"BACKUP_NAME": "b1.1a2b"},
+			want: fakecli.Command{Op: faults.OpOther, Src: "b1.1a2b", Key: "b1.1a2b", Handle: "b1.1a2b", Mkdir: true, Exclusive: true, Announce: "b1.1a2b\n"}},
+		{args: []string{"create_for_write"}, env: map[string]string{"BACKUP_HANDLE": "b1.1a2b/epoch_ending_0-", "FILE_NAME": "0-.chunk"},
+			want: fakecli.Command{Op: faults.OpWrite, Src: "b1.1a2b/epoch_ending_0-/0-.chunk", Key: "b1.1a2b/epoch_ending_0-/0-.chunk", Handle: "b1.1a2b/epoch_ending_0-/0-.chunk",
 				Exclusive: true, Announce: "b1.1a2b/epoch_ending_0-/0-.chunk\n"}},
-		{"open_for_read", map[string]string{"FILE_HANDLE": "b1.1a2b/x.chunk"},
-			fakecli.Command{Op: faults.OpRead, Src: "b1.1a2b/x.chunk", Key: "b1.1a2b/x.chunk", Handle: "b1.1a2b/x.chunk", Missing: "open_for_read: no such object: b1.1a2b/x.chunk"}},
-		{"save_metadata_line", map[string]string{"FILE_NAME": "epoch_ending_0-9.meta"},
-			fakecli.Command{Op: faults.OpWrite, Src: "metadata/epoch_ending_0-9.meta", Key: "metadata/epoch_ending_0-9.meta", Handle: "metadata/epoch_ending_0-9.meta", Announce: "metadata/epoch_ending_0-9.meta\n"}},
-		{"list_metadata_files", nil,
-			fakecli.Command{Op: faults.OpList, Src: "metadata/", List: fakecli.Listing{Style: fakecli.ListPlain, Dir: "metadata", Show: "metadata/"}}},
-		{"backup_metadata_file", map[string]string{"FILE_NAME": "x.meta"},
-			fakecli.Command{Op: faults.OpMove, Src: "metadata/x.meta", Key: "metadata/x.meta", Dst: "metadata_backup/x.meta", To: "metadata_backup/x.meta", Handle: "metadata/x.meta",
+		{args: []string{"open_for_read"}, env: map[string]string{"FILE_HANDLE": "b1.1a2b/x.chunk"},
+			want: fakecli.Command{Op: faults.OpRead, Src: "b1.1a2b/x.chunk", Key: "b1.1a2b/x.chunk", Handle: "b1.1a2b/x.chunk", Missing: "open_for_read: no such object: b1.1a2b/x.chunk"}},
+		{args: []string{"save_metadata_line"}, env: map[string]string{"FILE_NAME": "epoch_ending_0-9.meta"},
+			want: fakecli.Command{Op: faults.OpWrite, Src: "metadata/epoch_ending_0-9.meta", Key: "metadata/epoch_ending_0-9.meta", Handle: "metadata/epoch_ending_0-9.meta", Announce: "metadata/epoch_ending_0-9.meta\n"}},
+		{args: []string{"list_metadata_files"},
+			want: fakecli.Command{Op: faults.OpList, Src: "metadata/", List: fakecli.Listing{Style: fakecli.ListPlain, Dir: "metadata", Show: "metadata/"}}},
+		{args: []string{"backup_metadata_file"}, env: map[string]string{"FILE_NAME": "x.meta"},
+			want: fakecli.Command{Op: faults.OpMove, Src: "metadata/x.meta", Key: "metadata/x.meta", Dst: "metadata_backup/x.meta", To: "metadata_backup/x.meta", Handle: "metadata/x.meta",
 				Missing: "backup_metadata_file: no such object: metadata/x.meta"}},
 	}
-	p := fakecli.Lookup("fakecli")
-	for _, tt := range tests {
-		got, err := p.Parse([]string{tt.op}, func(k string) string { return tt.env[k] })
-		if err != nil {
-			t.Errorf("Parse(%s): %v", tt.op, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%s)\n got %+v\nwant %+v", tt.op, got, tt.want)
-		}
-	}
+	checkParses(t, "fakecli", tests)
 }
 
 func TestParseErrors(t *testing.T) {
