@@ -1,7 +1,6 @@
 package fakecli_test
 
 import (
-	"bytes"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,38 +16,28 @@ import (
 // azcopy starts), and helm-s5cmd-public.yaml's runs `s5cmd pipe - URL
 // --no-sign-request`, three arguments where s5cmd's pipe takes one. Each
 // test shows that failure, then saves the metadata with the one command
-// repaired (named in repair) and runs the rest unchanged.
+// repaired (named in repair) and runs the rest unchanged, through the same
+// runner as TestConfigsRoundTrip.
 func TestConfigsRoundTripNewPersonas(t *testing.T) {
 	t.Parallel()
 	cloud := []string{"BUCKET=bkt", "SUB_DIR=e1"}
-	tests := []struct {
-		name    string
-		config  string
-		env     []string
-		prefix  string // bucket folder of the handles
-		persona string
-		edit    func(c *adapterConfig) // turns the config into the one under test (nil: as shipped)
-		// saveFails, if not "", is a regexp the failing save_metadata_line's
-		// stderr must match; repair then fixes that command: old → new.
-		saveFails string
-		repair    [2]string
-		wantOps   []string // the journal's ops, in order
-	}{
+	tests := []configRoundTrip{
 		{
-			name: "azure.sample.yaml", config: filepath.Join(aptosConfigs, "azure.sample.yaml"),
+			config: filepath.Join(aptosConfigs, "azure.sample.yaml"),
 			prefix: "velor-backup/backup-1/e1/", persona: "azcopy",
 			saveFails: `(?m)^bash: line \d+: SUBDIR: unbound variable$`,
 			repair:    [2]string{`$SUBDIR/`, `$CONTAINER/$SUB_DIR/`},
 			// the failed save never reached azcopy
-			wantOps: []string{"write", "write", "write", "list", "read", "read", "move", "list"},
 		},
 		{
-			name: "helm-s5cmd-public.yaml", config: filepath.Join(aptosConfigs, "helm-s5cmd-public.yaml"), env: cloud,
+			config: filepath.Join(aptosConfigs, "helm-s5cmd-public.yaml"), env: cloud,
 			prefix: "bkt/e1/", persona: "s5cmd",
 			saveFails: `(?m)^s5cmd: ERROR "pipe - s3://bkt/e1/metadata/epoch_ending_0-9\.meta --no-sign-request": expected destination argument$`,
 			repair:    [2]string{`s5cmd pipe - "s3://$BUCKET/$SUB_DIR/$FILE_HANDLE" --no-sign-request`, `s5cmd --no-sign-request pipe "s3://$BUCKET/$SUB_DIR/$FILE_HANDLE"`},
-			// the failed save is an invocation that never learnt its op
-			wantOps: []string{"write", "other", "write", "write", "list", "read", "read", "move", "list"},
+			// the failed save is an invocation that never learnt its op,
+			// ending with the usage error
+			wantOps:   []string{"write", "other", "write", "write", "list", "read", "read", "move", "list"},
+			usageCall: 2,
 		},
 		{
 			name: "helm-gcs.yaml with gcloud storage", config: filepath.Join(aptosConfigs, "helm-gcs.yaml"), env: cloud,
@@ -59,98 +48,12 @@ func TestConfigsRoundTripNewPersonas(t *testing.T) {
 					c.Commands[op] = strings.ReplaceAll(cmd, "gsutil mv ", "gcloud storage mv ")
 				}
 			},
-			wantOps: []string{"write", "write", "write", "list", "read", "read", "move", "list"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, rt := range tests {
+		t.Run(rt.testName(), func(t *testing.T) {
 			t.Parallel()
-			c := loadConfig(t, tt.config)
-			if tt.edit != nil {
-				tt.edit(&c)
-			}
-			w := newWorld(t, tt.env...)
-			chunk := records(3, 3000, 2)
-			meta1 := []byte(`{"EpochEndingBackup":{"first_epoch":0,"last_epoch":9,"first_version":0,"last_version":99,"manifest":"b1.1a2b/epoch_ending.manifest"}}` + "\n")
-			meta2 := []byte(`{"Identity":{}}` + "\n")
-
-			r := w.command(c, "create_backup", map[string]string{"BACKUP_NAME": "b1.1a2b"}, nil)
-			checkCode(t, "create_backup", r, 0)
-			r = w.command(c, "create_for_write", map[string]string{"BACKUP_HANDLE": "b1.1a2b", "FILE_NAME": "0-.chunk"}, chunk)
-			checkCode(t, "create_for_write", r, 0)
-			if r.stdout != "b1.1a2b/0-.chunk\n" {
-				t.Errorf("create_for_write printed %q", r.stdout)
-			}
-			if got := gunzip(t, w.get(tt.prefix+"b1.1a2b/0-.chunk")); !bytes.Equal(got, chunk) {
-				t.Errorf("stored chunk: %d bytes, want the %d written", len(got), len(chunk))
-			}
-
-			if tt.saveFails != "" {
-				r = w.command(c, "save_metadata_line", map[string]string{"FILE_NAME": "epoch_ending_0-9.meta"}, meta1)
-				if r.code == 0 || !regexp.MustCompile(tt.saveFails).MatchString(r.stderr) {
-					t.Fatalf("save_metadata_line as shipped: exit %d, stderr %q; want a failure matching %q", r.code, r.stderr, tt.saveFails)
-				}
-				if r.stdout != "metadata/epoch_ending_0-9.meta\n" {
-					t.Errorf("the failing save_metadata_line still prints its handle first, got %q", r.stdout)
-				}
-				if w.get(tt.prefix+"metadata/epoch_ending_0-9.meta") != nil {
-					t.Error("the failing save_metadata_line stored something")
-				}
-				old := c.Commands["save_metadata_line"]
-				if !strings.Contains(old, tt.repair[0]) {
-					t.Fatalf("save_metadata_line no longer contains %q: %s", tt.repair[0], old)
-				}
-				c.Commands["save_metadata_line"] = strings.ReplaceAll(old, tt.repair[0], tt.repair[1])
-			}
-			for name, data := range map[string][]byte{"epoch_ending_0-9.meta": meta1, "identity.meta": meta2} {
-				r = w.command(c, "save_metadata_line", map[string]string{"FILE_NAME": name}, data)
-				checkCode(t, "save_metadata_line "+name, r, 0)
-				if got := gunzip(t, w.get(tt.prefix+"metadata/"+name)); !bytes.Equal(got, data) {
-					t.Errorf("stored %s = %q", name, got)
-				}
-			}
-
-			r = w.command(c, "list_metadata_files", nil, nil)
-			checkCode(t, "list_metadata_files", r, 0)
-			if want := "metadata/epoch_ending_0-9.meta\nmetadata/identity.meta\n"; r.stdout != want {
-				t.Errorf("list_metadata_files printed %q, want %q", r.stdout, want)
-			}
-			r = w.command(c, "open_for_read", map[string]string{"FILE_HANDLE": "b1.1a2b/0-.chunk"}, nil)
-			checkCode(t, "open_for_read chunk", r, 0)
-			if r.stdout != string(chunk) {
-				t.Errorf("open_for_read chunk: %d bytes, not the %d written", len(r.stdout), len(chunk))
-			}
-			r = w.command(c, "open_for_read", map[string]string{"FILE_HANDLE": "metadata/epoch_ending_0-9.meta"}, nil)
-			checkCode(t, "open_for_read metadata", r, 0)
-			if r.stdout != string(meta1) {
-				t.Errorf("open_for_read metadata = %q", r.stdout)
-			}
-			r = w.command(c, "backup_metadata_file", map[string]string{"FILE_NAME": "epoch_ending_0-9.meta"}, nil)
-			checkCode(t, "backup_metadata_file", r, 0)
-			if w.get(tt.prefix+"metadata/epoch_ending_0-9.meta") != nil || !bytes.Equal(gunzip(t, w.get(tt.prefix+"metadata_backup/epoch_ending_0-9.meta")), meta1) {
-				t.Error("backup_metadata_file did not move the file to metadata_backup/")
-			}
-			r = w.command(c, "list_metadata_files", nil, nil)
-			checkCode(t, "list_metadata_files after backup", r, 0)
-			if want := "metadata/identity.meta\n"; r.stdout != want {
-				t.Errorf("list_metadata_files after backup printed %q, want %q", r.stdout, want)
-			}
-
-			invs := w.invocations()
-			if len(invs) != len(tt.wantOps) {
-				t.Fatalf("journal has %d invocations, want %d: %v", len(invs), len(tt.wantOps), invs)
-			}
-			for i, inv := range invs {
-				wantExit := 0
-				if tt.wantOps[i] == "other" {
-					wantExit = 2 // the usage error
-				}
-				if !inv.Ended || inv.Exit != wantExit || inv.Persona != tt.persona || inv.Op != tt.wantOps[i] || inv.Call != i+1 {
-					t.Errorf("invocation %d (want op %s, exit %d): %v", i, tt.wantOps[i], wantExit, inv)
-				}
-			}
-			checkBytes(t, invs, "read", tt.prefix+"b1.1a2b/0-.chunk", int64(len(w.get(tt.prefix+"b1.1a2b/0-.chunk"))))
-			checkBytes(t, invs, "write", tt.prefix+"b1.1a2b/0-.chunk", int64(len(w.get(tt.prefix+"b1.1a2b/0-.chunk"))))
+			runConfigRoundTrip(t, rt)
 		})
 	}
 }
