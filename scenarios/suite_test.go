@@ -19,6 +19,10 @@ import (
 // here) and sweeps anything tagged with this process's runs when it exits.
 func TestMain(m *testing.M) { os.Exit(harness.RunReaped(m.Run)) }
 
+// TestScenarios runs the Ginkgo suite. A spec's "expectation" entry, and
+// the message of a leak assertion, cite the facts they rest on as §N, a
+// section of docs/backup-cli.md: "§1 tokio" and "§1 Go" are the two halves
+// of its §1.4 (what dropping a child does), "§7" is the group kill.
 func TestScenarios(t *testing.T) {
 	RegisterFailHandler(Fail)
 	// Under -p, Ginkgo's default output interceptor makes a fresh pipe for
