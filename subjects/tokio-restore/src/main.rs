@@ -1,0 +1,120 @@
+//! tokio-restore: leakgate's Rust/tokio test subject, a verify-only
+//! epoch-ending restore taking bin/restore's flags.
+//!
+//!     tokio-restore bootstrap-db --command-adapter-config s3.yaml \
+//!         --concurrent-downloads 8 [--metadata-cache-dir DIR] \
+//!         [--read-timeout 3s] [--variant shipped|audit-fix|kill-on-drop|group]
+//!
+//! Exit status: 0 restored and verified, 1 the restore failed, 2 usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use tokio_restore::adapter::{Adapter, Variant};
+use tokio_restore::config::Config;
+use tokio_restore::restore::{self, Options};
+
+const USAGE: &str = "usage: tokio-restore bootstrap-db --command-adapter-config FILE [--concurrent-downloads N] \
+[--metadata-cache-dir DIR] [--read-timeout DURATION] [--variant shipped|audit-fix|kill-on-drop|group]";
+
+struct Args {
+    config: String,
+    concurrency: usize,
+    cache_dir: Option<PathBuf>,
+    read_timeout: Option<Duration>,
+    variant: Variant,
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse_args(&argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("tokio-restore: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tokio-restore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let a = Adapter { config, variant: args.variant, read_timeout: args.read_timeout };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokio-restore: start the tokio runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let start = Instant::now();
+    let opts = Options { concurrency: args.concurrency, metadata_cache_dir: args.cache_dir };
+    match rt.block_on(restore::run(&a, opts)) {
+        Ok(s) => {
+            println!(
+                "restored epochs 0..{}: {} manifests, {} chunks, {} ledger infos verified (last {}); verify only; variant {}; in {:?}",
+                s.last_epoch, s.manifests, s.chunks, s.ledger_infos, s.last_waypoint, args.variant.name(), start.elapsed()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tokio-restore: restore: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_args(argv: &[String]) -> Result<Args, String> {
+    match argv.first().map(String::as_str) {
+        Some("bootstrap-db") => {}
+        Some(other) => return Err(format!("unknown command {other:?}")),
+        None => return Err("no command".into()),
+    }
+    let mut a = Args { config: String::new(), concurrency: 0, cache_dir: None, read_timeout: None, variant: Variant::Shipped };
+    let mut it = argv[1..].iter();
+    while let Some(flag) = it.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name}: missing value"));
+        match name.trim_start_matches('-') {
+            "command-adapter-config" => a.config = value()?,
+            "concurrent-downloads" => {
+                let v = value()?;
+                a.concurrency = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| format!("{name}: want a number >= 1, got {v:?}"))?;
+            }
+            "metadata-cache-dir" => a.cache_dir = Some(PathBuf::from(value()?)),
+            "read-timeout" => a.read_timeout = parse_duration(&value()?).map_err(|e| format!("{name}: {e}"))?,
+            "variant" => a.variant = Variant::parse(&value()?)?,
+            "target-db-dir" => return Err(format!("{name}: not supported: this subject verifies only and writes no DB")),
+            _ => return Err(format!("unknown flag {flag:?}")),
+        }
+    }
+    if a.config.is_empty() {
+        return Err("--command-adapter-config is required".into());
+    }
+    if a.concurrency == 0 {
+        a.concurrency = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    }
+    Ok(a)
+}
+
+/// Parses "3s", "500ms", "2m" or "0" (no timeout).
+fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
+    let bad = || format!("want a duration like 3s, 500ms or 2m, got {s:?}");
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "" if n == 0 => Duration::ZERO,
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(60 * n),
+        _ => return Err(bad()),
+    };
+    Ok(if d.is_zero() { None } else { Some(d) })
+}
