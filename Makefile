@@ -9,13 +9,36 @@ GINKGO_FLAGS ?=
 # Parallel processes for the scenarios (ginkgo -procs).
 PROCS   ?= 2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis
+# cargo for the Rust/tokio test subject: PATH's, else rustup's default home.
+CARGO   ?= $(shell command -v cargo 2>/dev/null || ls $(HOME)/.cargo/bin/cargo 2>/dev/null)
+SUBJECT := subjects/tokio-restore
+
+.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject
 
 all: build
 
-## build: bin/fakecli, bin/restore, bin/leakgate and bin/objserver
+## build: bin/fakecli, bin/restore, bin/leakgate and bin/objserver, and
+## bin/tokio-restore (the Rust/tokio test subject) when cargo is present
 build:
 	$(GO) build -o bin/ ./cmd/fakecli ./cmd/restore ./cmd/leakgate ./cmd/objserver
+	@if [ -n "$(CARGO)" ]; then $(MAKE) --no-print-directory tokio-subject; \
+	else echo "build: no cargo: bin/tokio-restore not built (its specs skip; make rust-subject installs it)"; fi
+
+## tokio-subject: bin/tokio-restore, built offline from Debian's crates
+## (subjects/tokio-restore/.cargo/config.toml); prints the compile time.
+tokio-subject:
+	@mkdir -p bin
+	@start=$$(date +%s); \
+	cd $(SUBJECT) && $(CARGO) build --offline --release --quiet && \
+	cp target/release/tokio-restore ../../bin/tokio-restore && \
+	echo "tokio-subject: bin/tokio-restore built in $$(( $$(date +%s) - start ))s"
+
+## rust-subject: Debian's cargo and the packaged crates the tokio subject
+## builds from (apt-get, root or passwordless sudo). .ci/run runs it; with
+## LEAKGATE_RUST_SUBJECT=require the subject's specs fail rather than skip
+## when it is missing.
+rust-subject:
+	@.ci/install-rust-subject
 
 ## real-clis: the real storage CLIs of the real-cli specs (label real-cli):
 ## Debian's awscli (/usr/bin/aws), curl and python3, installed with apt-get

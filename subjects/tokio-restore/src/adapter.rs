@@ -100,7 +100,11 @@ impl Adapter {
         std_cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
         if self.variant == Variant::Group {
             use std::os::unix::process::CommandExt;
-            std_cmd.process_group(0);
+            // SAFETY: setpgid is async-signal-safe. (CommandExt::process_group
+            // needs Rust 1.64; Debian bookworm's rustc is 1.63.)
+            unsafe {
+                std_cmd.pre_exec(|| if libc::setpgid(0, 0) == 0 { Ok(()) } else { Err(io::Error::last_os_error()) });
+            }
         }
         let mut cmd = Command::from(std_cmd);
         if self.variant == Variant::KillOnDrop {
@@ -186,7 +190,10 @@ impl ChildReader {
 
     /// Fails the read once no data came for the read timeout.
     fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some(limit) = self.timeout else { return Poll::Pending };
+        let limit = match self.timeout {
+            Some(limit) => limit,
+            None => return Poll::Pending,
+        };
         let idle = self.idle.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         match idle.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
@@ -214,11 +221,10 @@ impl AsyncRead for ChildReader {
                         }
                         Poll::Ready(Ok(())) => {
                             // EOF: join the child.
-                            let State::Reading { child, stdout } = std::mem::replace(&mut this.state, State::Done) else {
-                                unreachable!()
-                            };
-                            drop(stdout);
-                            this.state = State::Joining(Box::pin(join(child, this.desc.clone())));
+                            if let State::Reading { child, stdout } = std::mem::replace(&mut this.state, State::Done) {
+                                drop(stdout);
+                                this.state = State::Joining(Box::pin(join(child, this.desc.clone())));
+                            }
                         }
                     }
                 }
@@ -242,8 +248,9 @@ async fn join(mut child: Child, desc: String) -> io::Result<()> {
 
 impl Drop for ChildReader {
     fn drop(&mut self) {
-        let State::Reading { child, stdout } = std::mem::replace(&mut self.state, State::Done) else {
-            return; // after EOF (or mid-join): nothing to clean up
+        let (child, stdout) = match std::mem::replace(&mut self.state, State::Done) {
+            State::Reading { child, stdout } => (child, stdout),
+            _ => return, // after EOF (or mid-join): nothing to clean up
         };
         match self.variant {
             // backup-cli has no Drop: the Child is dropped with us.

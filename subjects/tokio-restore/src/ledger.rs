@@ -149,7 +149,10 @@ pub fn waypoint(version: u64, rec: &[u8]) -> String {
 /// zeros, ':', 64 lowercase hex digits.
 pub fn check_waypoint(s: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("invalid waypoint {s:?}: {why}"));
-    let Some((ver, hash)) = s.split_once(':') else { return bad("no ':' between version and hash") };
+    let (ver, hash) = match s.split_once(':') {
+        Some(parts) => parts,
+        None => return bad("no ':' between version and hash"),
+    };
     if ver.is_empty() || (ver.len() > 1 && ver.starts_with('0')) || !ver.bytes().all(|b| b.is_ascii_digit()) {
         return bad("version: want a decimal number without sign or leading zeros");
     }

@@ -3,7 +3,14 @@
 //!
 //!     tokio-restore bootstrap-db --command-adapter-config s3.yaml \
 //!         --concurrent-downloads 8 [--metadata-cache-dir DIR] \
-//!         [--read-timeout 3s] [--variant shipped|audit-fix|kill-on-drop|group]
+//!         [--read-timeout 3s] [--variant shipped|audit-fix|kill-on-drop|group] \
+//!         [--linger 3s]
+//!
+//! --linger keeps the tokio runtime running that long after the restore
+//! returned, before the process exits: the restore as a library inside a
+//! long-lived process (as leakgate's in-process Go matrix runs its port),
+//! so that tokio's background reaping of dropped children is measured
+//! rather than cut short by the exit. The shipped CLI exits at once (0).
 //!
 //! Exit status: 0 restored and verified, 1 the restore failed, 2 usage.
 
@@ -16,7 +23,7 @@ use tokio_restore::config::Config;
 use tokio_restore::restore::{self, Options};
 
 const USAGE: &str = "usage: tokio-restore bootstrap-db --command-adapter-config FILE [--concurrent-downloads N] \
-[--metadata-cache-dir DIR] [--read-timeout DURATION] [--variant shipped|audit-fix|kill-on-drop|group]";
+[--metadata-cache-dir DIR] [--read-timeout DURATION] [--variant shipped|audit-fix|kill-on-drop|group] [--linger DURATION]";
 
 struct Args {
     config: String,
@@ -24,6 +31,7 @@ struct Args {
     cache_dir: Option<PathBuf>,
     read_timeout: Option<Duration>,
     variant: Variant,
+    linger: Option<Duration>,
 }
 
 fn main() -> ExitCode {
@@ -52,7 +60,15 @@ fn main() -> ExitCode {
     };
     let start = Instant::now();
     let opts = Options { concurrency: args.concurrency, metadata_cache_dir: args.cache_dir };
-    match rt.block_on(restore::run(&a, opts)) {
+    let linger = args.linger;
+    let res = rt.block_on(async {
+        let res = restore::run(&a, opts).await;
+        if let Some(d) = linger {
+            tokio::time::sleep(d).await;
+        }
+        res
+    });
+    match res {
         Ok(s) => {
             println!(
                 "restored epochs 0..{}: {} manifests, {} chunks, {} ledger infos verified (last {}); verify only; variant {}; in {:?}",
@@ -73,7 +89,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         Some(other) => return Err(format!("unknown command {other:?}")),
         None => return Err("no command".into()),
     }
-    let mut a = Args { config: String::new(), concurrency: 0, cache_dir: None, read_timeout: None, variant: Variant::Shipped };
+    let mut a = Args { config: String::new(), concurrency: 0, cache_dir: None, read_timeout: None, variant: Variant::Shipped, linger: None };
     let mut it = argv[1..].iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -90,6 +106,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "metadata-cache-dir" => a.cache_dir = Some(PathBuf::from(value()?)),
             "read-timeout" => a.read_timeout = parse_duration(&value()?).map_err(|e| format!("{name}: {e}"))?,
             "variant" => a.variant = Variant::parse(&value()?)?,
+            "linger" => a.linger = parse_duration(&value()?).map_err(|e| format!("{name}: {e}"))?,
             "target-db-dir" => return Err(format!("{name}: not supported: this subject verifies only and writes no DB")),
             _ => return Err(format!("unknown flag {flag:?}")),
         }

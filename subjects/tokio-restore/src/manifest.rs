@@ -54,7 +54,10 @@ pub fn parse_metadata(text: &str, source: &str) -> Result<Vec<BackupMeta>, Strin
         if obj.len() != 1 {
             return Err(err(format!("invalid JSON: want an object with exactly one key (the metadata kind), got {} keys", obj.len())));
         }
-        let Some(v) = obj.get("EpochEndingBackup") else { continue };
+        let v = match obj.get("EpochEndingBackup") {
+            Some(v) => v,
+            None => continue,
+        };
         let m: BackupMeta =
             serde_json::from_value(v.clone()).map_err(|e| err(format!("EpochEndingBackup: invalid JSON: {e}")))?;
         if m.last_epoch < m.first_epoch || m.last_version < m.first_version {
@@ -111,15 +114,17 @@ fn verify(m: &Manifest) -> Result<(), String> {
 pub fn plan_epoch_ending(mut metas: Vec<BackupMeta>) -> Result<Vec<BackupMeta>, String> {
     metas.sort();
     metas.dedup();
-    let Some(goal) = metas.iter().map(|m| m.last_epoch).max() else {
-        return Err("no epoch-ending backup in metadata".into());
+    let goal = match metas.iter().map(|m| m.last_epoch).max() {
+        Some(goal) => goal,
+        None => return Err("no epoch-ending backup in metadata".into()),
     };
     let mut plan = Vec::new();
     let mut next = 0u64;
     loop {
         let best = metas.iter().filter(|m| m.first_epoch == next).max_by_key(|m| m.last_epoch);
-        let Some(m) = best else {
-            return Err(format!("epoch-ending backups leave a gap: no backup starts at epoch {next}"));
+        let m = match best {
+            Some(m) => m,
+            None => return Err(format!("epoch-ending backups leave a gap: no backup starts at epoch {next}")),
         };
         plan.push(m.clone());
         if m.last_epoch >= goal {

@@ -164,8 +164,9 @@ async fn read_chunk(a: &Adapter, m: &Manifest, ch: &Chunk, next: &mut u64, p: &m
             return Err(format!("record {}: ledger info epoch not expected: expected {next}, actual {}", i + 1, li.epoch));
         }
         let idx = (*next - m.first_epoch) as usize;
-        let Some(want) = m.waypoints.get(idx) else {
-            return Err(format!("record {}: more ledger infos than waypoints", i + 1));
+        let want = match m.waypoints.get(idx) {
+            Some(w) => w,
+            None => return Err(format!("record {}: more ledger infos than waypoints", i + 1)),
         };
         if *want != wp {
             return Err(format!("record {}: waypoints don't match. In manifest: {want}, In chunk: {wp}", i + 1));

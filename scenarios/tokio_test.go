@@ -1,0 +1,226 @@
+package scenarios_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/journal"
+	"github.com/leakgate/leakgate/reports"
+	"github.com/leakgate/leakgate/restore/adapter"
+)
+
+// The Rust/tokio test subject (subjects/tokio-restore, label
+// subject:tokio): the same restore matrix, run on the real runtime instead
+// of the Go port's emulation of it, as a foreign restore under `leakgate
+// run` (gate_test.go). Each variant (label variant:<name>) is what the
+// reader's drop does: shipped (nothing: tokio drops the Child), audit-fix
+// (the audit's Drop: `let _ = child.kill();`, a future never polled),
+// kill-on-drop (Command::kill_on_drop(true)) and group (own process group,
+// SIGKILL the group on drop, reap). `leakgate summary` sets each cell
+// beside its Go peer (tokioPeers).
+
+// envRustSubject set to "require" (as .ci/run does) turns a missing
+// bin/tokio-restore into a failure instead of a skip.
+const envRustSubject = "LEAKGATE_RUST_SUBJECT"
+
+// tokioLinger keeps the subject's runtime running after the restore
+// returned (--linger): the restore as a library in a long-lived process,
+// as the in-process Go matrix runs its port, so that tokio's background
+// reaping of dropped children is what is measured, not the exit.
+const tokioLinger = 3 * time.Second
+
+// tokioVariants are the subject's --variant values, in column order.
+var tokioVariants = []string{"shipped", "audit-fix", "kill-on-drop", "group"}
+
+// tokioPeers is the Go policy each variant is compared with.
+var tokioPeers = map[string]adapter.Policy{
+	"shipped": adapter.Drop, "audit-fix": adapter.Kill, "kill-on-drop": adapter.Kill, "group": adapter.KillGroup,
+}
+
+var (
+	tokioOnce    sync.Once
+	tokioBin     string
+	tokioMissing string
+)
+
+// requireTokioSubject returns bin/tokio-restore's path; if it is not built
+// it skips the spec with the reason, or fails it under
+// LEAKGATE_RUST_SUBJECT=require.
+func requireTokioSubject() string {
+	tokioOnce.Do(func() {
+		p, err := filepath.Abs(filepath.Join("..", "bin", "tokio-restore"))
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err != nil {
+			tokioMissing = fmt.Sprintf("bin/tokio-restore is not built (%v): `make build` builds it when cargo is present; "+
+				"`make rust-subject` installs Debian's cargo and crates (.ci/run does)", err)
+			return
+		}
+		tokioBin = p
+	})
+	if tokioMissing != "" {
+		if os.Getenv(envRustSubject) == "require" {
+			Fail("the tokio subject is required (" + envRustSubject + "=require) but " + tokioMissing)
+		}
+		Skip(tokioMissing)
+	}
+	return tokioBin
+}
+
+// tokioCell is one point of the subject's fault × variant × config matrix.
+type tokioCell struct {
+	fault, variant, config string
+}
+
+func tokioEntries() []TableEntry {
+	var entries []TableEntry
+	for _, config := range []string{"local", "s3"} {
+		for _, fault := range faultOrder {
+			for _, v := range tokioVariants {
+				entries = append(entries, Entry(
+					fmt.Sprintf("fault %s, variant %s, config %s", fault, v, config),
+					Label("subject:tokio", "variant:"+v, "fault:"+fault, "config:"+config),
+					SpecTimeout(2*time.Minute),
+					tokioCell{fault: fault, variant: v, config: config},
+				))
+			}
+		}
+	}
+	return entries
+}
+
+var _ = Describe("the tokio subject against a misbehaving storage CLI", func() {
+	DescribeTable("fault × variant × config", func(ctx SpecContext, c tokioCell) {
+		bin := requireTokioSubject()
+		s := newSpecRun(ctx, fmt.Sprintf("tokio-%s-%s-%s", c.fault, c.variant, c.config))
+		spec := plan(c.fault, w.Backups[c.config])
+		AddReportEntry("plan", spec)
+		argv := []string{bin, "bootstrap-db", "--variant", c.variant,
+			"--read-timeout", readTimeout.String(), "--linger", tokioLinger.String(),
+			"--command-adapter-config", w.Configs[c.config],
+			"--concurrent-downloads", strconv.Itoa(concurrency),
+			"--metadata-cache-dir", filepath.Join(s.dir, "metadata-cache"),
+		}
+		g := gateRestore(ctx, s, spec, argv)
+		AddReportEntry("gate", g.text)
+		AddReportEntry(reports.EntryName, g.counts())
+		want := tokioExpectationFor(c)
+		AddReportEntry("expectation", want.reason)
+
+		By("checking the restore's outcome")
+		out, err := os.ReadFile(filepath.Join(s.dir, "command-output.log"))
+		Expect(err).NotTo(HaveOccurred())
+		if c.fault == "none" {
+			Expect(g.report.Status.OK()).To(BeTrue(), "a healthy backup restores:\n%s\n%s", g.text, out)
+			Expect(string(out)).To(ContainSubstring(fmt.Sprintf("%d ledger infos verified", w.Backups[c.config].Epochs())))
+		} else {
+			Expect(g.report.Status.Code).To(Equal(1), "the %s fault makes the restore fail:\n%s\n%s", c.fault, g.text, out)
+			m := w.Backups[c.config].Manifests[faultyManifest]
+			Expect(string(out)).To(And(
+				ContainSubstring("manifest "+m.Handle),
+				ContainSubstring("chunk "+m.Chunks[faultyChunk]),
+				ContainSubstring(tokioSymptom[c.fault]),
+			), "the error names the manifest, the file handle and the fault's symptom")
+		}
+		stalled := stalledInvocation(s.invocations())
+
+		By("checking that the gate cleaned up after itself")
+		leaks := s.settle(ctx, time.Second) // also reports the timeline and the peak
+		Expect(leaks.Empty()).To(BeTrue(), "leakgate left something behind:\n%s", leaks)
+
+		want.check(g, stalled)
+	}, tokioEntries())
+})
+
+// tokioSymptom is what the subject's error says for each fault.
+var tokioSymptom = map[string]string{
+	"truncate": "short record",
+	"stall":    "read timeout",
+	"corrupt":  "decode ledger info",
+	"exit":     "bash exited with status 3",
+}
+
+// gatedKind is what a gated cell must show.
+type gatedKind int
+
+const (
+	gatedClean           gatedKind = iota // no survivor, nothing escaped
+	gatedStalledSurvives                  // the stalled CLI process outlives the subject, alive
+	gatedGrandchildAlive                  // the stalled pipeline's aws and gzip, without bash, outlive it
+)
+
+// gatedExpectation is a gated cell's claim and its reason.
+type gatedExpectation struct {
+	kind   gatedKind
+	reason string
+}
+
+// tokioExpectationFor is the subject matrix's claims, each with its reason
+// and the Go peer's expectation it matches.
+func tokioExpectationFor(c tokioCell) gatedExpectation {
+	peer := expectationFor(cell{fault: c.fault, policy: tokioPeers[c.variant], config: c.config}).reason
+	why := func(k gatedKind, reason string) gatedExpectation {
+		return gatedExpectation{k, fmt.Sprintf("tokio %s: %s (Go %s: %s)", c.variant, reason, tokioPeers[c.variant], peer)}
+	}
+	switch {
+	case c.fault == "none":
+		return why(gatedClean, "every child is joined at EOF; no reader is dropped")
+	case c.variant == "group":
+		return why(gatedClean, "the drop SIGKILLs the child's group and reaps bash before it returns")
+	case c.fault == "stall" && (c.variant == "shipped" || c.variant == "audit-fix"):
+		return why(gatedStalledSurvives, "nothing kills a dropped child (audit-fix: `let _ = child.kill();` drops tokio's kill future unpolled): the stalled one stays alive")
+	case c.fault == "stall" && c.config == "s3":
+		return why(gatedGrandchildAlive, "tokio SIGKILLs bash when the Child drops; the pipeline's aws and gzip survive")
+	case c.variant == "kill-on-drop":
+		return why(gatedClean, "tokio SIGKILLs bash at drop and reaps it in the background; grandchildren that were writing die of SIGPIPE")
+	default: // shipped, audit-fix: the dropped children were writing
+		return why(gatedClean, "a dropped child that was writing gets SIGPIPE, exits and tokio's orphan queue reaps it")
+	}
+}
+
+// check asserts want on the gate's report.
+func (want gatedExpectation) check(g gated, stalled *journal.Invocation) {
+	By("asserting the cell's expectation: " + want.reason)
+	var alive []gate.Process
+	for _, p := range append(append([]gate.Process{}, g.report.Survivors...), g.report.Escaped...) {
+		if p.State != "Z" && p.State != "X" {
+			alive = append(alive, p)
+		}
+	}
+	switch want.kind {
+	case gatedClean:
+		Expect(g.report.Survivors).To(BeEmpty(), "%s\n%s", want.reason, g.text)
+		Expect(g.report.Escaped).To(BeEmpty(), "%s\n%s", want.reason, g.text)
+	case gatedStalledSurvives:
+		Expect(stalled).NotTo(BeNil(), "the journal records the stalled call")
+		Expect(alive).To(ContainElement(HaveField("Pid", stalled.PID)),
+			"the stalled process (pid %d) outlives the subject, alive:\n%s", stalled.PID, g.text)
+	case gatedGrandchildAlive:
+		var names []string
+		for _, p := range alive {
+			names = append(names, p.Name)
+		}
+		Expect(names).To(ContainElements("aws", "gzip"), "the stalled pipeline's aws and gzip outlive the killed bash:\n%s", g.text)
+		Expect(names).NotTo(ContainElement("bash"), "kill_on_drop kills bash:\n%s", g.text)
+	}
+}
+
+// tokioCompared names, for the summary, the Go policy each variant sits
+// beside: "shipped" → "drop".
+func tokioCompared() string {
+	var parts []string
+	for _, v := range tokioVariants {
+		parts = append(parts, v+"→"+tokioPeers[v].String())
+	}
+	return strings.Join(parts, ", ")
+}
