@@ -72,7 +72,7 @@ func Summary(r *Results) string {
 		"net new fds), then how many storage CLI invocations it made. " +
 		"✓ means the cell's expectation held (a leaky policy is expected to leak), ✗ that it did not.\n")
 
-	tables, others := splitMatrix(r.Specs)
+	tables, others := splitMatrix(withoutSubjects(r.Specs))
 	for _, sec := range sections {
 		byConfig := tables[sec.title]
 		for _, config := range ordered(keys(byConfig), nil) {
@@ -94,6 +94,7 @@ func Summary(r *Results) string {
 			}
 		}
 	}
+	b.WriteString(sideBySide(r.Specs))
 	if len(others) > 0 {
 		slices.SortStableFunc(others, func(a, b Spec) int { return strings.Compare(a.Text, b.Text) })
 		b.WriteString("\n## other specs with leak counts\n\n")

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -215,12 +214,41 @@ func (want gatedExpectation) check(g gated, stalled *journal.Invocation) {
 	}
 }
 
-// tokioCompared names, for the summary, the Go policy each variant sits
-// beside: "shipped" → "drop".
-func tokioCompared() string {
-	var parts []string
-	for _, v := range tokioVariants {
-		parts = append(parts, v+"→"+tokioPeers[v].String())
-	}
-	return strings.Join(parts, ", ")
-}
+var _ = Describe("the audit's proof of concept under real tokio", Label("audit-poc", "subject:tokio", "config:local"), func() {
+	// The audit's PoC on the subject (`tokio-restore poc`): 32 readers
+	// opened through open_for_read on a manifest (a few KiB: each child
+	// writes it all into the pipe and exits) and dropped unread, then the
+	// runtime keeps running for a second, as the audit's test sleeps, while
+	// the subject watches the children's states. The audit expects 32
+	// zombies; tokio reaps every one of them.
+	DescribeTable("32 readers opened and dropped unread", func(ctx SpecContext, variant string) {
+		bin := requireTokioSubject()
+		s := newSpecRun(ctx, "tokio-audit-poc-"+variant)
+		argv := []string{bin, "poc", "--variant", variant, "--readers", strconv.Itoa(pocReaders), "--linger", "1s",
+			"--command-adapter-config", w.Configs["local"], "--file-handle", w.Backups["local"].Manifests[0].Handle}
+		g := gateRestore(ctx, s, "", argv)
+		out, err := os.ReadFile(filepath.Join(s.dir, "command-output.log"))
+		Expect(err).NotTo(HaveOccurred())
+		AddReportEntry("poc", string(out))
+		AddReportEntry(reports.EntryName, g.counts())
+		reason := fmt.Sprintf("tokio %s: each dropped child writes its few KiB, exits and tokio's orphan queue reaps it: no zombie is left, unlike the audit's 32", variant)
+		if variant == "group" {
+			reason = "tokio group: the drop kills the group and reaps bash before it returns: nothing is left even right after the drop"
+		}
+		AddReportEntry("expectation", reason)
+
+		Expect(g.report.Status.OK()).To(BeTrue(), "the PoC ran:\n%s\n%s", g.text, out)
+		Expect(string(out)).To(MatchRegexp(`after [^:]+: 0 alive, 0 zombies, %d reaped`, pocReaders), "%s", reason)
+		if variant == "group" {
+			Expect(string(out)).To(ContainSubstring("right after the drop: 0 alive, 0 zombies, %d reaped", pocReaders), reason)
+		}
+		Expect(g.report.Pass).To(BeTrue(), "nothing outlives the subject:\n%s", g.text)
+		leaks := s.settle(ctx, time.Second)
+		Expect(leaks.Empty()).To(BeTrue(), "leakgate left something behind:\n%s", leaks)
+	},
+		Entry("shipped", Label("variant:shipped"), SpecTimeout(time.Minute), "shipped"),
+		Entry("audit-fix", Label("variant:audit-fix"), SpecTimeout(time.Minute), "audit-fix"),
+		Entry("kill-on-drop", Label("variant:kill-on-drop"), SpecTimeout(time.Minute), "kill-on-drop"),
+		Entry("group", Label("variant:group"), SpecTimeout(time.Minute), "group"),
+	)
+})

@@ -13,6 +13,14 @@
 //! rather than cut short by the exit. The shipped CLI exits at once (0).
 //!
 //! Exit status: 0 restored and verified, 1 the restore failed, 2 usage.
+//!
+//! The audit's proof of concept, for leakgate's audit-poc specs:
+//!
+//!     tokio-restore poc --command-adapter-config local.yaml --file-handle H \
+//!         [--readers 32] [--variant shipped] [--linger 1s]
+//!
+//! opens the readers on H, drops them unread, watches their children for
+//! --linger with the runtime running, and prints what it saw.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +44,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("poc") {
+        return poc_main(&argv[1..]);
+    }
     let args = match parse_args(&argv) {
         Ok(a) => a,
         Err(e) => {
@@ -134,4 +145,56 @@ fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
         _ => return Err(bad()),
     };
     Ok(if d.is_zero() { None } else { Some(d) })
+}
+
+/// The `poc` command: see the crate documentation.
+fn poc_main(argv: &[String]) -> ExitCode {
+    let (mut config, mut handle, mut readers, mut variant, mut linger) = (String::new(), String::new(), 32usize, Variant::Shipped, Duration::from_secs(1));
+    let mut it = argv.iter();
+    let parsed: Result<(), String> = (|| {
+        while let Some(flag) = it.next() {
+            let value = it.next().cloned().ok_or_else(|| format!("{flag}: missing value"))?;
+            match flag.trim_start_matches('-') {
+                "command-adapter-config" => config = value,
+                "file-handle" => handle = value,
+                "readers" => readers = value.parse().map_err(|_| format!("{flag}: want a number, got {value:?}"))?,
+                "variant" => variant = Variant::parse(&value)?,
+                "linger" => linger = parse_duration(&value)?.unwrap_or_default(),
+                _ => return Err(format!("unknown flag {flag:?}")),
+            }
+        }
+        if config.is_empty() || handle.is_empty() {
+            return Err("poc: --command-adapter-config and --file-handle are required".into());
+        }
+        Ok(())
+    })();
+    if let Err(e) = parsed {
+        eprintln!("tokio-restore: {e}");
+        return ExitCode::from(2);
+    }
+    let cfg = match Config::load(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tokio-restore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let a = Adapter { config: cfg, variant, read_timeout: None };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    rt.block_on(async {
+        let pids = match tokio_restore::poc::open_and_drop(&a, &handle, readers) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("tokio-restore: poc: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let (first, last, took) = tokio_restore::poc::observe(&pids, linger).await;
+        println!(
+            "poc: variant {}: {readers} readers dropped unread; right after the drop: {} alive, {} zombies, {} reaped; \
+after {:?}: {} alive, {} zombies, {} reaped",
+            variant.name(), first.alive, first.zombies, first.gone, took, last.alive, last.zombies, last.gone
+        );
+        ExitCode::SUCCESS
+    })
 }
