@@ -74,7 +74,7 @@ func sideBySide(specs []Spec) string {
 		differ := 0
 		for _, config := range ordered(keys(subCells), nil) {
 			pairs := subjectPeers[subject]
-			fmt.Fprintf(&b, "\n## side by side: Go port vs %s subject, config: %s\n\n| fault |", subject, config)
+			fmt.Fprintf(&b, "\n## side by side: Go port vs %s subject, config: %s\n\n%s\n\n| fault |", subject, config, sideBySideHelp)
 			for _, p := range pairs {
 				fmt.Fprintf(&b, " Go %s · %s %s |", p.policy, subject, p.variant)
 			}
@@ -101,6 +101,13 @@ func sideBySide(specs []Spec) string {
 	}
 	return b.String()
 }
+
+// sideBySideHelp says how to read a side-by-side table.
+const sideBySideHelp = "Each cell reads `Go cell · subject cell · verdict`. The Go cell is the restore matrix's, " +
+	"measured in the test process once settled; the subject's ran under `leakgate run`: its children are the gate's " +
+	"survivors, its escaped every process that escaped the tree alive at any time, its fds the command's as the gate " +
+	"judged them (a tokio runtime's SIGCHLD socket pair and its dup, opened at the first spawn, count 3). " +
+	"The verdict compares shapes (whether any process was left in the tree, whether any escaped), not counts."
 
 func put(m map[string]map[cellKey]Spec, config string, k cellKey, s Spec) {
 	if m[config] == nil {

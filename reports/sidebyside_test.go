@@ -31,7 +31,8 @@ func TestSideBySide(t *testing.T) {
 	}
 	sum := Summary(r)
 	for _, want := range []string{
-		"## side by side: Go port vs tokio subject, config: s3\n\n| fault | Go drop · tokio shipped | Go kill · tokio audit-fix | Go kill · tokio kill-on-drop | Go killgroup · tokio group |\n",
+		"## side by side: Go port vs tokio subject, config: s3\n\nEach cell reads `Go cell · subject cell · verdict`.",
+		"not counts.\n\n| fault | Go drop · tokio shipped | Go kill · tokio audit-fix | Go kill · tokio kill-on-drop | Go killgroup · tokio group |\n",
 		"| stall | ✓ 3/0/0/1 · 40 · ✓ 3/0/0/0 · 40 · same | ✓ 0/0/2/0 · 40 · ✓ 3/0/0/0 · 40 · DIFFERS | ✓ 0/0/2/0 · 40 · ✓ 0/0/2/0 · 40 · same | ✓ 0/0/0/0 · 40 · ✓ 0/0/0/0 · 40 · same |",
 		"| corrupt | ✓ 0/0/0/0 · 40 · ✓ 1/0/0/0 · 40 · DIFFERS | – · – · – |",
 		"2 cell(s) differ between the Go port and the tokio subject",
