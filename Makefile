@@ -12,6 +12,9 @@ PROCS   ?= 2
 # cargo for the Rust/tokio test subject: PATH's, else rustup's default home.
 CARGO   ?= $(shell command -v cargo 2>/dev/null || ls $(HOME)/.cargo/bin/cargo 2>/dev/null)
 SUBJECT := subjects/tokio-restore
+# One of the Debian crates the subject pins (see its Cargo.toml): present
+# when `make rust-subject` has installed them.
+SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
 .PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject
 
@@ -21,8 +24,8 @@ all: build
 ## bin/tokio-restore (the Rust/tokio test subject) when cargo is present
 build:
 	$(GO) build -o bin/ ./cmd/fakecli ./cmd/restore ./cmd/leakgate ./cmd/objserver
-	@if [ -n "$(CARGO)" ]; then $(MAKE) --no-print-directory tokio-subject; \
-	else echo "build: no cargo: bin/tokio-restore not built (its specs skip; make rust-subject installs it)"; fi
+	@if [ -n "$(CARGO)" ] && [ -d $(SUBJECT_CRATE) ]; then $(MAKE) --no-print-directory tokio-subject; \
+	else echo "build: no cargo or no Debian crates ($(SUBJECT_CRATE)): bin/tokio-restore not built (its specs skip; make rust-subject installs them)"; fi
 
 ## tokio-subject: bin/tokio-restore, built offline from Debian's crates
 ## (subjects/tokio-restore/.cargo/config.toml); prints the compile time.
