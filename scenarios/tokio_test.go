@@ -49,6 +49,8 @@ var (
 	tokioOnce    sync.Once
 	tokioBin     string
 	tokioMissing string
+	// tokioSkipLoud makes the first skip of each test process say why.
+	tokioSkipLoud sync.Once
 )
 
 // requireTokioSubject returns bin/tokio-restore's path; if it is not built
@@ -71,7 +73,9 @@ func requireTokioSubject() string {
 		if os.Getenv(envRustSubject) == "require" {
 			Fail("the tokio subject is required (" + envRustSubject + "=require) but " + tokioMissing)
 		}
-		Skip(tokioMissing)
+		msg := "every subject:tokio spec is skipped: " + tokioMissing
+		tokioSkipLoud.Do(func() { AddReportEntry("tokio subject skipped", msg, ReportEntryVisibilityAlways) })
+		Skip(msg)
 	}
 	return tokioBin
 }
