@@ -91,4 +91,4 @@ unit:
 test: vet unit scenarios
 
 clean:
-	rm -rf bin $(OUT)
+	rm -rf bin $(OUT) $(SUBJECT)/target
