@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/shellquote"
 	"github.com/leakgate/leakgate/journal"
 )
 
@@ -256,7 +257,7 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  - %s\n", f)
 		}
 	}
-	fmt.Fprintf(&b, "command: %s (pid %d, run %s)\n", harness.ShellQuote(r.Command), r.Pid, r.Run)
+	fmt.Fprintf(&b, "command: %s (pid %d, run %s)\n", shellquote.JoinMax(r.Command, 400), r.Pid, r.Run)
 	fmt.Fprintf(&b, "status:  %s after %s\n", r.Status, ms(r.RanMS))
 	fmt.Fprintf(&b, "during the run: %s\n", r.Timeline)
 	procs := func(title string, ps []Process) {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/internal/procfs"
+	"github.com/leakgate/leakgate/internal/sweep"
 )
 
 // Sweep is what Cleanup did.
@@ -72,126 +72,94 @@ func (e *SurvivorsError) Unwrap() error { return e.Err }
 // concurrent run), and closes no fds.
 func Cleanup(ctx context.Context, run Run, baseline Snapshot, opts ...Option) (Sweep, error) {
 	o := newOptions(opts)
-	var sweep Sweep
 	if run.ID == "" {
-		return sweep, fmt.Errorf("harness: cleanup: %w", ErrNoRun)
+		return Sweep{}, fmt.Errorf("harness: cleanup: %w", ErrNoRun)
 	}
-	self := int32(os.Getpid())
-	ownPgid := int32(unix.Getpgrp())
-	inBaseline := map[procKey]bool{}
+	f := runFinder{run: run.ID, self: int32(os.Getpid()), ownPgid: int32(unix.Getpgrp()),
+		inBaseline: map[procKey]bool{}, procs: map[procKey]Proc{}, groupOK: map[int32]bool{}}
 	for _, p := range baseline.Descendants {
-		inBaseline[p.key()] = true
+		f.inBaseline[p.key()] = true
 	}
-	killed := map[procKey]bool{}
-	groups := map[int32]bool{}
-	var timer *time.Timer
-	for {
-		now, err := take(run.ID)
-		if err != nil {
-			return sweep, fmt.Errorf("harness: cleanup run %s: %w", run.ID, err)
-		}
-		var pending []Proc
-		consider := func(p Proc, isDesc bool) {
-			mine := markerMatches(p.Marker, run.ID)
-			leaked := isDesc && !inBaseline[p.key()]
-			if p.State == "Z" {
-				if p.PPid == self {
-					if leaked && (mine || p.Marker == "") {
-						switch reapChild(p.Pid) {
-						case reaped:
-							sweep.Reaped = append(sweep.Reaped, p)
-						case notYet:
-							pending = append(pending, p)
-						}
-					}
-				} else if mine {
-					pending = append(pending, p) // its parent (subreaper, init) reaps it
-				}
+	res, err := sweep.Run(ctx, f.find, sweep.Options{Every: o.interval})
+	out := Sweep{Killed: f.procsOf(res.Killed), Groups: res.Groups, Reaped: f.procsOf(res.Reaped)}
+	var se *sweep.SurvivorsError
+	switch {
+	case errors.As(err, &se):
+		return out, &SurvivorsError{Run: run.ID, Survivors: f.procsOf(se.Survivors), Err: se.Err}
+	case err != nil:
+		return out, fmt.Errorf("harness: cleanup run %s: %w", run.ID, err)
+	}
+	return out, nil
+}
+
+// runFinder is Cleanup's sweep.Finder: what a run left, from a snapshot.
+type runFinder struct {
+	run        string // the run id: the marker prefix
+	self       int32
+	ownPgid    int32
+	inBaseline map[procKey]bool
+	procs      map[procKey]Proc // every process found, by key
+	groupOK    map[int32]bool   // process groups found to be all the run's
+}
+
+// find lists the run's processes (live ones, and zombies: its own outside
+// the caller, and the caller's leaked zombie children that are its or carry
+// no known marker), each leaked group leader with its group when the whole
+// group is the run's.
+func (f *runFinder) find() ([]sweep.Target, error) {
+	now, err := take(f.run)
+	if err != nil {
+		return nil, err
+	}
+	var out []sweep.Target
+	add := func(p Proc, isDesc bool) {
+		mine := markerMatches(p.Marker, f.run)
+		leaked := isDesc && !f.inBaseline[p.key()]
+		switch {
+		case p.State == "Z" && p.PPid == f.self:
+			if !leaked || !(mine || p.Marker == "") {
 				return
 			}
-			if !mine {
-				return
+		case !mine:
+			return
+		}
+		t := target(p)
+		if p.State != "Z" && leaked && p.Pgid == p.Pid && p.Pgid != f.ownPgid {
+			if !f.groupOK[p.Pgid] {
+				f.groupOK[p.Pgid] = groupIsRun(p.Pgid, f.run, now)
 			}
-			pending = append(pending, p)
-			if !killed[p.key()] {
-				if err := killVerified(p); err == nil {
-					killed[p.key()] = true
-					sweep.Killed = append(sweep.Killed, p)
-				}
-			}
-			if leaked && p.Pgid == p.Pid && p.Pgid != ownPgid && !groups[p.Pgid] && groupIsRun(p.Pgid, run.ID, now) {
-				if unix.Kill(-int(p.Pgid), unix.SIGKILL) == nil {
-					groups[p.Pgid] = true
-					sweep.Groups = append(sweep.Groups, p.Pgid)
-				}
+			if f.groupOK[p.Pgid] {
+				t.Group = p.Pgid
 			}
 		}
-		for _, p := range now.Descendants {
-			consider(p, true)
-		}
-		for _, p := range now.Escaped {
-			consider(p, false)
-		}
-		if len(pending) == 0 {
-			return sweep, nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(o.interval)
-			defer timer.Stop()
-		} else {
-			timer.Reset(o.interval)
-		}
-		select {
-		case <-ctx.Done():
-			return sweep, &SurvivorsError{Run: run.ID, Survivors: pending, Err: ctx.Err()}
-		case <-timer.C:
-		}
+		f.procs[p.key()] = p
+		out = append(out, t)
 	}
+	for _, p := range now.Descendants {
+		add(p, true)
+	}
+	for _, p := range now.Escaped {
+		add(p, false)
+	}
+	return out, nil
+}
+
+// procsOf maps the sweep's targets back to the processes they were found as.
+func (f *runFinder) procsOf(ts []sweep.Target) []Proc {
+	out := make([]Proc, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, f.procs[procKey{t.Pid, t.Started.UnixNano()}])
+	}
+	return out
+}
+
+// target is p as the sweeper sees it.
+func target(p Proc) sweep.Target {
+	return sweep.Target{Pid: p.Pid, PPid: p.PPid, State: p.State, Started: p.Started, Name: p.Name}
 }
 
 // ErrNoRun is returned by Cleanup for a Run with an empty ID.
 var ErrNoRun = errors.New("run has no id")
-
-type reapResult int
-
-const (
-	reaped reapResult = iota
-	notYet
-	notOurs // ECHILD: someone else reaped it
-)
-
-// reapChild reaps one zombie child without blocking.
-func reapChild(pid int32) reapResult {
-	var ws unix.WaitStatus
-	for {
-		got, err := unix.Wait4(int(pid), &ws, unix.WNOHANG, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case err != nil:
-			return notOurs
-		case got == int(pid):
-			return reaped
-		}
-		return notYet
-	}
-}
-
-// errStale reports that a pid now names another process or none.
-var errStale = procfs.ErrStale
-
-// killVerified sends SIGKILL to p if pid p.Pid still names the process that
-// started at p.Started. It holds a pidfd while checking, so the pid cannot be
-// reused between the check and the signal.
-func killVerified(p Proc) error {
-	boot, err := bootTime()
-	if err != nil {
-		return errStale
-	}
-	return procfs.SignalVerified(p.Pid, unix.SIGKILL, func(ticks uint64) bool {
-		return startedAt(boot, ticks).Equal(p.Started)
-	})
-}
 
 // groupIsRun reports whether every live member of process group pgid carries
 // a marker starting with prefix, according to a fresh scan of /proc.
@@ -204,7 +172,7 @@ func groupIsRun(pgid int32, prefix string, now Snapshot) bool {
 			}
 		}
 	}
-	pids, err := listPids()
+	pids, err := procfs.Pids()
 	if err != nil {
 		return false
 	}

@@ -142,25 +142,6 @@ func TestReportSynthetic(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	tests := []struct {
-		in   []string
-		want string
-	}{
-		{[]string{"sleep", "300"}, "sleep 300"},
-		{[]string{"bash", "-c", "a | b"}, "bash -c 'a | b'"},
-		{[]string{"echo", "it's"}, `echo 'it'\''s'`},
-		{[]string{"x", ""}, "x ''"},
-		{[]string{"cp", "s3://b/k=1,2", "/tmp/a-b_c.d"}, "cp s3://b/k=1,2 /tmp/a-b_c.d"},
-		{[]string{strings.Repeat("é", 300)}, "'" + strings.Repeat("é", 199) + "…"},
-	}
-	for _, tt := range tests {
-		if got := harness.ShellQuote(tt.in); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestStateName(t *testing.T) {
 	for letter, want := range map[string]string{"R": "running", "S": "sleeping", "D": "disk sleep", "Z": "zombie", "T": "stopped", "t": "tracing stop", "I": "idle", "?": "unknown"} {
 		if got := harness.StateName(letter); got != want {

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/onsi/gomega/gleak"
 
 	"github.com/leakgate/leakgate/internal/procfs"
+	"github.com/leakgate/leakgate/internal/shellquote"
 )
 
 // Leaks is Diff's verdict: what a snapshot holds that its baseline did not.
@@ -68,50 +68,27 @@ func (l Leaks) Attribute() Leaks {
 	fds := make([]FD, len(l.FDs))
 	copy(fds, l.FDs)
 	l.FDs = fds
-	pids, err := listPids()
+	targets := make([]string, len(want))
+	for k, i := range want {
+		targets[k] = l.FDs[i].Target
+	}
+	byTarget, err := procfs.Holders(targets...)
 	if err != nil {
 		return l
-	}
-	type holder struct {
-		pid  int32
-		num  int
-		name string
-	}
-	byTarget := map[string][]holder{}
-	for _, i := range want {
-		byTarget[l.FDs[i].Target] = nil
-	}
-	for _, pid := range pids {
-		list, err := procfs.FDs(pid)
-		if err != nil {
-			continue
-		}
-		var name string
-		for _, fd := range list {
-			if _, ok := byTarget[fd.Target]; !ok {
-				continue
-			}
-			if name == "" {
-				if st, err := procfs.ReadStat(pid); err == nil {
-					name = st.Comm
-				}
-			}
-			byTarget[fd.Target] = append(byTarget[fd.Target], holder{pid, fd.Num, name})
-		}
 	}
 	for _, i := range want {
 		fd := &l.FDs[i]
 		mine, mineErr := procfs.AccessMode(l.Self, fd.Num)
 		fd.Peers = nil
 		for _, h := range byTarget[fd.Target] {
-			if h.pid == l.Self && h.num == fd.Num {
+			if h.Pid == l.Self && h.FD == fd.Num {
 				continue
 			}
-			theirs, err := procfs.AccessMode(h.pid, h.num)
+			theirs, err := procfs.AccessMode(h.Pid, h.FD)
 			if mineErr == nil && err == nil && theirs == mine {
 				continue // same end
 			}
-			fd.Peers = append(fd.Peers, Peer{Pid: h.pid, Name: h.name, FD: h.num})
+			fd.Peers = append(fd.Peers, Peer{Pid: h.Pid, Name: h.Comm, FD: h.FD})
 		}
 	}
 	return l
@@ -212,7 +189,7 @@ func writeProc(b *strings.Builder, p Proc, taken time.Time, escaped bool) {
 	if len(p.Cmdline) == 0 {
 		fmt.Fprintf(b, "? (%s: no command line recorded)", p.Name)
 	} else {
-		b.WriteString(ShellQuote(p.Cmdline))
+		b.WriteString(shellquote.JoinMax(p.Cmdline, maxQuoted))
 		if p.CmdlineFrom != "" && p.CmdlineFrom != "proc" {
 			fmt.Fprintf(b, "   (from %s)", p.CmdlineFrom)
 		}
@@ -223,7 +200,7 @@ func writeProc(b *strings.Builder, p Proc, taken time.Time, escaped bool) {
 	}
 	if len(f.Argv) > 0 && !slices.Equal(f.Argv, p.Cmdline) {
 		// e.g. bash -c '…' spawned, fakecli ran (exec'ed or forked)
-		fmt.Fprintf(b, "\n      ran as: %s   (from %s)", ShellQuote(f.Argv), f.Source)
+		fmt.Fprintf(b, "\n      ran as: %s   (from %s)", shellquote.JoinMax(f.Argv, maxQuoted), f.Source)
 	}
 	if f.Fault != "" {
 		fmt.Fprintf(b, "   fault: %s", f.Fault)
@@ -261,38 +238,8 @@ func StateName(letter string) string {
 	return "unknown"
 }
 
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
 // maxQuoted caps a rendered command line, in bytes.
 const maxQuoted = 400
-
-// ShellQuote renders args as a shell command line, quoting where needed:
-// ShellQuote([]string{"bash", "-c", "a | b"}) == "bash -c 'a | b'". Lines
-// longer than 400 bytes are cut and end in "…".
-func ShellQuote(args []string) string {
-	parts := make([]string, len(args))
-	for i, a := range args {
-		switch {
-		case a == "":
-			parts[i] = "''"
-		case shellSafe.MatchString(a):
-			parts[i] = a
-		default:
-			parts[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	s := strings.Join(parts, " ")
-	if len(s) > maxQuoted {
-		cut := maxQuoted
-		for cut > 0 && !utf8RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // plural renders "1 process", "2 processes".
 func plural(n int, one, many string) string {

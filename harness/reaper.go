@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/internal/shellquote"
+	"github.com/leakgate/leakgate/internal/sweep"
 )
 
 // ExitLeaked is RunReaped's exit code when the tests passed but left
@@ -72,14 +76,6 @@ func wrap(stderr io.Writer) (int, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return 0, fmt.Errorf("prctl(PR_SET_CHILD_SUBREAPER): %w", err)
 	}
-	env := make([]string, 0, len(os.Environ())+1)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, ReapedEnv+"=") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, ReapedEnv+"="+id)
-
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
@@ -87,6 +83,41 @@ func wrap(stderr io.Writer) (int, error) {
 	// Pdeathsig fires when the thread that forked exits: keep this one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	pid, err := startInner(id)
+	if err != nil {
+		return 0, err
+	}
+	inner := &innerProc{pid: pid}
+	stop := make(chan struct{})
+	defer close(stop)
+	go inner.forward(sigs, stop)
+	innerCode := inner.wait(stderr, id)
+	found, survivors := sweepTagged(id + "/")
+	if len(found) == 0 {
+		return innerCode, nil
+	}
+	code := innerCode
+	if code == 0 {
+		code = ExitLeaked
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "harness.RunReaped: run %s: the test process (pid %d) exited with code %d and left %s behind; killed and reaped:\n", id, pid, innerCode, plural(len(found), "tagged process", "tagged processes"))
+	writeLeftBehind(&b, found, survivors)
+	fmt.Fprintf(&b, "harness.RunReaped: run %s: exit code %d\n", id, code)
+	io.WriteString(stderr, b.String())
+	return code, nil
+}
+
+// startInner re-executes the test binary with ReapedEnv=id and SIGKILL as
+// its parent-death signal, and returns its pid.
+func startInner(id string) (int, error) {
+	env := make([]string, 0, len(os.Environ())+1)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, ReapedEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, ReapedEnv+"="+id)
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
@@ -106,33 +137,40 @@ func wrap(stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("start inner test process %s: %w", exe, err)
 	}
+	return pid, nil
+}
 
-	var (
-		mu   sync.Mutex
-		done bool
-		stop = make(chan struct{})
-	)
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case s := <-sigs:
-				sig := s.(syscall.Signal)
-				if (sig == syscall.SIGINT || sig == syscall.SIGQUIT) && ttyDelivered() {
-					continue
-				}
-				mu.Lock()
-				if !done { // until reaped, pid cannot be reused
-					_ = unix.Kill(pid, sig)
-				}
-				mu.Unlock()
+// innerProc is the inner test process as the wrapper sees it.
+type innerProc struct {
+	pid  int
+	mu   sync.Mutex
+	done bool // reaped: its pid may be reused, signal it no more
+}
+
+// forward sends the inner each signal from sigs until stop closes,
+// leaving out keyboard signals the terminal delivered to it already.
+func (in *innerProc) forward(sigs <-chan os.Signal, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case s := <-sigs:
+			sig := s.(syscall.Signal)
+			if (sig == syscall.SIGINT || sig == syscall.SIGQUIT) && ttyDelivered() {
+				continue
 			}
+			in.mu.Lock()
+			if !in.done {
+				_ = unix.Kill(in.pid, sig)
+			}
+			in.mu.Unlock()
 		}
-	}()
+	}
+}
 
-	code := 1
+// wait reaps children (orphans reparented to the wrapper, at once) until
+// the inner exits, and returns its exit code.
+func (in *innerProc) wait(stderr io.Writer, id string) int {
 	for {
 		var ws unix.WaitStatus
 		got, err := unix.Wait4(-1, &ws, 0, nil)
@@ -141,35 +179,26 @@ func wrap(stderr io.Writer) (int, error) {
 		}
 		if err != nil { // ECHILD: cannot happen while the inner lives
 			fmt.Fprintf(stderr, "harness.RunReaped: run %s: wait4: %v\n", id, err)
-			break
+			return 1
 		}
-		if got == pid {
-			mu.Lock()
-			done = true
-			mu.Unlock()
-			code = exitCode(ws)
-			break
+		if got == in.pid {
+			in.mu.Lock()
+			in.done = true
+			in.mu.Unlock()
+			return exitCode(ws)
 		}
-		// an orphan reparented to us: reaped
 	}
+}
 
-	found, survivors := sweepTagged(id + "/")
-	if len(found) > 0 {
-		var b strings.Builder
-		fmt.Fprintf(&b, "harness.RunReaped: run %s: the test process (pid %d) exited with code %d and left %s behind; killed and reaped:\n", id, pid, code, plural(len(found), "tagged process", "tagged processes"))
-		for _, p := range found {
-			fmt.Fprintf(&b, "  pid %d (%s) [%s %s] %s   [%s=%s]\n", p.Pid, p.Name, p.State, StateName(p.State), ShellQuote(p.Cmdline), MarkerEnv, p.Marker)
-		}
-		for _, p := range survivors {
-			fmt.Fprintf(&b, "  still present after %v: pid %d (%s) [%s %s]\n", sweepLimit, p.Pid, p.Name, p.State, StateName(p.State))
-		}
-		if code == 0 {
-			code = ExitLeaked
-		}
-		fmt.Fprintf(&b, "harness.RunReaped: run %s: exit code %d\n", id, code)
-		io.WriteString(stderr, b.String())
+// writeLeftBehind lists what the run left (found) and what outlived the
+// sweep (survivors).
+func writeLeftBehind(b *strings.Builder, found, survivors []Proc) {
+	for _, p := range found {
+		fmt.Fprintf(b, "  pid %d (%s) [%s %s] %s   [%s=%s]\n", p.Pid, p.Name, p.State, StateName(p.State), shellquote.JoinMax(p.Cmdline, maxQuoted), MarkerEnv, p.Marker)
 	}
-	return code, nil
+	for _, p := range survivors {
+		fmt.Fprintf(b, "  still present after %v: pid %d (%s) [%s %s]\n", sweepLimit, p.Pid, p.Name, p.State, StateName(p.State))
+	}
 }
 
 func exitCode(ws unix.WaitStatus) int {
@@ -183,56 +212,41 @@ func exitCode(ws unix.WaitStatus) int {
 }
 
 // sweepTagged kills every process whose marker starts with prefix, reaps
-// the wrapper's children, and polls until no tagged process remains or
+// all the wrapper's children, and waits until no tagged process remains or
 // sweepLimit passes. found lists each tagged process once, as first seen.
 func sweepTagged(prefix string) (found, survivors []Proc) {
-	seen := map[procKey]bool{}
-	deadline := time.Now().Add(sweepLimit)
-	for {
-		reapAll()
+	ctx, cancel := context.WithTimeout(context.Background(), sweepLimit)
+	defer cancel()
+	procs := map[procKey]Proc{}
+	find := func() ([]sweep.Target, error) {
 		snap, err := take(prefix)
 		if err != nil {
-			return found, nil
+			return nil, err
 		}
-		var left []Proc
+		var out []sweep.Target
 		for _, l := range [][]Proc{snap.Descendants, snap.Escaped} {
 			for _, p := range l {
-				if !markerMatches(p.Marker, prefix) {
-					continue
-				}
-				left = append(left, p)
-				if !seen[p.key()] {
-					seen[p.key()] = true
-					found = append(found, p)
-				}
-				if p.State != "Z" {
-					_ = killVerified(p)
+				if markerMatches(p.Marker, prefix) {
+					procs[p.key()] = p
+					out = append(out, target(p))
 				}
 			}
 		}
-		if len(left) == 0 {
-			return found, nil
-		}
-		if time.Now().After(deadline) {
-			return found, left
-		}
-		reapAll()
-		time.Sleep(defaultInterval) // poll interval, not a settling criterion
+		return out, nil
 	}
-}
-
-// reapAll reaps every exited child of the wrapper without blocking.
-func reapAll() {
-	for {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
+	res, err := sweep.Run(ctx, find, sweep.Options{Every: defaultInterval, ReapAny: true})
+	back := func(ts []sweep.Target) []Proc {
+		out := make([]Proc, 0, len(ts))
+		for _, t := range ts {
+			out = append(out, procs[procKey{t.Pid, t.Started.UnixNano()}])
 		}
-		if err != nil || got <= 0 {
-			return
-		}
+		return out
 	}
+	var se *sweep.SurvivorsError
+	if errors.As(err, &se) {
+		survivors = back(se.Survivors)
+	}
+	return back(res.Seen), survivors
 }
 
 // ttyDelivered reports whether this process is in the foreground process

@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/onsi/gomega/gleak"
-	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/leakgate/leakgate/internal/procfs"
 )
@@ -137,19 +135,12 @@ func Take(opts ...Option) (Snapshot, error) {
 	return scan(scanSpec{self: o.self(0), marker: marker, goroutines: o.goroutines})
 }
 
-// bootTime is the boot instant, estimated once per process from
-// /proc/uptime so that every Started value of this process uses the same
-// origin.
-var bootTime = sync.OnceValues(func() (time.Time, error) {
-	up, err := procfs.Uptime()
-	if err != nil {
-		return time.Time{}, err
-	}
-	return time.Now().Add(-up).Round(0), nil
-})
+// bootTime is the boot instant every Started value of this process is
+// computed from (procfs.BootTime).
+var bootTime = procfs.BootTime
 
 func startedAt(boot time.Time, ticks uint64) time.Time {
-	return boot.Add(procfs.TicksToDuration(ticks))
+	return procfs.StartTime(boot, ticks)
 }
 
 // take is a snapshot of this process with the given marker prefix.
@@ -192,7 +183,7 @@ func scan(spec scanSpec) (Snapshot, error) {
 	}
 	slices.SortFunc(snap.FDs, func(a, b FD) int { return a.Num - b.Num })
 
-	pids, err := listPids()
+	pids, err := procfs.Pids()
 	if err != nil {
 		return snap, fmt.Errorf("harness: take snapshot: list processes: %w", err)
 	}
@@ -258,16 +249,6 @@ func scan(spec scanSpec) (Snapshot, error) {
 		snap.Goroutines = gleak.Goroutines()
 	}
 	return snap, nil
-}
-
-// listPids lists the processes: gopsutil's Pids, a plain readdir of /proc
-// (kept: it costs what a readdir costs), under the guard that keeps its
-// directory fd out of concurrent snapshots.
-func listPids() ([]int32, error) {
-	var pids []int32
-	var err error
-	procfs.Shared(func() { pids, err = process.Pids() })
-	return pids, err
 }
 
 // commLen is the longest comm the kernel keeps (TASK_COMM_LEN - 1): a
@@ -370,7 +351,7 @@ func readProc(pid int32, st procfs.Stat, boot time.Time, marker string, isDesc b
 // environ fails with it (its memory is released), and the zombie is exactly
 // what we want to see.
 func isGone(err error) bool {
-	return err != nil && (errors.Is(err, procfs.ErrGone) || errors.Is(err, os.ErrNotExist) || errors.Is(err, process.ErrorProcessNotRunning))
+	return err != nil && (errors.Is(err, procfs.ErrGone) || errors.Is(err, os.ErrNotExist))
 }
 
 func classifyFD(target string) FDKind {

@@ -338,19 +338,3 @@ func TestNextCall(t *testing.T) {
 		t.Errorf("err = %v, want ErrCounter naming %s.seq", err, path)
 	}
 }
-
-func TestQuoteArgv(t *testing.T) {
-	tests := []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"aws", "s3", "cp", "s3://b/k-1_2.chunk", "-"}, "aws s3 cp s3://b/k-1_2.chunk -"},
-		{[]string{"bash", "-c", "a | b"}, "bash -c 'a | b'"},
-		{[]string{"x", "", "it's"}, `x '' 'it'\''s'`},
-	}
-	for _, tt := range tests {
-		if got := journal.QuoteArgv(tt.argv); got != tt.want {
-			t.Errorf("QuoteArgv(%q) = %s, want %s", tt.argv, got, tt.want)
-		}
-	}
-}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/internal/shellquote"
 )
 
 // Invocation is one fakecli invocation as the journal tells it: its start
@@ -65,7 +67,7 @@ func (inv Invocation) String() string {
 		fmt.Fprintf(&b, " call %d", inv.Call)
 	}
 	b.WriteString(": ")
-	b.WriteString(QuoteArgv(inv.Argv))
+	b.WriteString(shellquote.Join(inv.Argv))
 	if inv.Fault != "" {
 		fmt.Fprintf(&b, " [fault: %s]", inv.Fault)
 	}
@@ -84,35 +86,6 @@ func (inv Invocation) String() string {
 		fmt.Fprintf(&b, ": %s", inv.Error)
 	}
 	return b.String()
-}
-
-// QuoteArgv renders argv as a shell would need it typed: words made only of
-// safe characters stay bare, others are single-quoted.
-//
-//	journal.QuoteArgv([]string{"aws", "s3", "ls", "a b"}) // aws s3 ls 'a b'
-func QuoteArgv(argv []string) string {
-	words := make([]string, len(argv))
-	for i, a := range argv {
-		words[i] = quoteWord(a)
-	}
-	return strings.Join(words, " ")
-}
-
-func quoteWord(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // LineError is the error Read returns for a journal line it cannot use: not
