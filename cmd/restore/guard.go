@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -9,13 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/leakgate/leakgate/internal/sweep"
 )
 
 // The --guard watchdog.
@@ -35,7 +34,7 @@ import (
 //     included — the kernel closes that write end; the guard reads EOF,
 //     SIGKILLs every live process whose environment carries the tag (bash,
 //     the storage CLI, gzip, anything they started), rescans until none is
-//     left (at most guardSweepLimit) and exits.
+//     left (internal/sweep) (at most guardSweepLimit) and exits.
 //   - On a normal return bin/restore closes the pipe itself and waits for the
 //     guard (at most guardStopLimit), so the sweep is over when it exits.
 //
@@ -59,6 +58,8 @@ const (
 	// guardStopLimit bounds bin/restore's wait for its guard on a normal
 	// return: the sweep's limit and a margin.
 	guardStopLimit = guardSweepLimit + 5*time.Second
+	// guardPollEvery is how often the sweep rescans for tagged processes.
+	guardPollEvery = 5 * time.Millisecond
 )
 
 var tokenPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -160,78 +161,20 @@ func runGuard(args []string, stdin io.Reader, stderr io.Writer) int {
 	token, parent := args[0], args[1]
 	// Anything but EOF (an error) means the same: bin/restore is gone.
 	_, _ = io.Copy(io.Discard, stdin)
-	killed, err := sweepTagged([]byte(guardEnv+"="+token), os.Getpid(), time.Now().Add(guardSweepLimit))
+	ctx, cancel := context.WithTimeout(context.Background(), guardSweepLimit)
+	defer cancel()
+	res, err := sweep.Run(ctx, sweep.Tagged(guardEnv, token), sweep.Options{Every: guardPollEvery})
+	killed := make([]string, len(res.Killed))
+	for i, t := range res.Killed {
+		killed[i] = fmt.Sprintf("pid %d (%s)", t.Pid, t.Name)
+	}
 	if len(killed) > 0 {
 		fmt.Fprintf(stderr, "restore guard: restore (pid %s) is exiting or gone; killed %d processes it started and left running: %s\n",
 			parent, len(killed), strings.Join(killed, ", "))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "restore guard: %v\n", err)
+		fmt.Fprintf(stderr, "restore guard: tagged processes survived SIGKILL for %v: %v\n", guardSweepLimit, err)
 		return 1
 	}
 	return 0
-}
-
-// sweepTagged SIGKILLs every live process except self whose environment
-// holds the entry tag, and rescans (backing off from 1ms to 50ms) until a
-// scan finds none, or returns an error naming the survivors once deadline
-// has passed. It returns "pid N (comm)" for each process it killed.
-func sweepTagged(tag []byte, self int, deadline time.Time) ([]string, error) {
-	var killed []string
-	seen := map[int]bool{}
-	backoff := time.Millisecond
-	for {
-		found := findTagged(tag, self)
-		if len(found) == 0 {
-			return killed, nil
-		}
-		for _, p := range found {
-			if err := unix.Kill(p.pid, unix.SIGKILL); err == nil && !seen[p.pid] {
-				seen[p.pid] = true
-				killed = append(killed, fmt.Sprintf("pid %d (%s)", p.pid, p.comm))
-			}
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			var names []string
-			for _, p := range found {
-				names = append(names, fmt.Sprintf("pid %d (%s)", p.pid, p.comm))
-			}
-			return killed, fmt.Errorf("%d tagged processes survived SIGKILL for %v: %s",
-				len(found), guardSweepLimit, strings.Join(names, ", "))
-		}
-		time.Sleep(min(backoff, left))
-		backoff = min(2*backoff, 50*time.Millisecond)
-	}
-}
-
-// tagged is a process findTagged found.
-type tagged struct {
-	pid  int
-	comm string
-}
-
-// findTagged lists the processes but self whose /proc/<pid>/environ holds
-// tag as a whole entry, by pid. Zombies and exiting processes have an empty
-// environ and are not listed; processes whose environ cannot be read are
-// skipped.
-func findTagged(tag []byte, self int) []tagged {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []tagged
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || !slices.ContainsFunc(bytes.Split(env, []byte{0}), func(kv []byte) bool { return bytes.Equal(kv, tag) }) {
-			continue
-		}
-		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
-		out = append(out, tagged{pid: pid, comm: string(bytes.TrimSpace(comm))})
-	}
-	return out
 }
