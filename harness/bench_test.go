@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/procfs"
 	"github.com/leakgate/leakgate/reports"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			}
 			b.Run("floor", func(b *testing.B) {
 				for b.Loop() {
-					if got := readAllStat(); got < n {
+					if got := procfs.ReadEveryStat(); got < n {
 						b.Fatalf("read %d stat files, want at least %d", got, n)
 					}
 				}
@@ -65,7 +66,7 @@ func BenchmarkSnapshot(b *testing.B) {
 				var floor, take time.Duration
 				for b.Loop() {
 					t0 := time.Now()
-					readAllStat()
+					procfs.ReadEveryStat()
 					t1 := time.Now()
 					takeB(b)
 					floor += t1.Sub(t0)
@@ -117,37 +118,6 @@ func takeB(b *testing.B) harness.Snapshot {
 		b.Fatal(err)
 	}
 	return s
-}
-
-// readAllStat is the floor: list /proc and read each process's stat file
-// once (open, one read into a reused buffer, close), parsing nothing. It
-// returns the number of files read.
-func readAllStat() int {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return 0
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return 0
-	}
-	var buf [2048]byte
-	n := 0
-	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		fd, err := syscall.Open("/proc/"+name+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		if _, err := syscall.Read(fd, buf[:]); err == nil {
-			n++
-		}
-		syscall.Close(fd)
-	}
-	return n
 }
 
 // spawnSleepers starts n `sleep 600` children tagged with a run, in one

@@ -18,7 +18,10 @@ func TestJournalRecordsEveryRequest(t *testing.T) {
 	ts.mustDo(t, "GET", "/b?list-type=2&prefix=e1/", nil)
 	ts.mustDo(t, "DELETE", "/b/e1/k", nil)
 	invs := ts.requests(t, 6)
-	comm, _ := os.ReadFile("/proc/self/comm")
+	self, err := procfs.ReadStat(int32(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	type row struct {
 		Method, Op, Handle string
 		Exit               int
@@ -32,8 +35,8 @@ func TestJournalRecordsEveryRequest(t *testing.T) {
 			t.Errorf("request %d has call number %d", i+1, inv.Call)
 		}
 		// The client is this very process, found by its socket.
-		if inv.PID != os.Getpid() || inv.PPID != os.Getppid() || inv.Persona != strings.TrimSpace(string(comm)) {
-			t.Errorf("request %d: pid %d ppid %d persona %q; want this process %d, %d, %q", i+1, inv.PID, inv.PPID, inv.Persona, os.Getpid(), os.Getppid(), strings.TrimSpace(string(comm)))
+		if inv.PID != os.Getpid() || inv.PPID != os.Getppid() || inv.Persona != self.Comm {
+			t.Errorf("request %d: pid %d ppid %d persona %q; want this process %d, %d, %q", i+1, inv.PID, inv.PPID, inv.Persona, os.Getpid(), os.Getppid(), self.Comm)
 		}
 		if starts[inv.Start.UnixNano()] {
 			t.Errorf("request %d shares its start time with another (the journal merges by pid and start)", i+1)

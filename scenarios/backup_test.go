@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/procfs"
 	"github.com/leakgate/leakgate/journal"
 	"github.com/leakgate/leakgate/reports"
 	"github.com/leakgate/leakgate/restore"
@@ -424,15 +424,8 @@ func readRecords(data []byte) error {
 // (its /proc wchan is the kernel's pipe read: "anon_pipe_read", or
 // "pipe_read"/"pipe_wait" on older kernels).
 func waitingOnPipe(pid int) bool {
-	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
-	if err != nil {
-		return false
-	}
-	for _, t := range tasks {
-		wchan, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/wchan")
-		if err == nil && (bytes.Contains(wchan, []byte("pipe_read")) || bytes.Contains(wchan, []byte("pipe_wait"))) {
-			return true
-		}
-	}
-	return false
+	wchans, _ := procfs.Wchans(int32(pid))
+	return slices.ContainsFunc(wchans, func(w string) bool {
+		return strings.Contains(w, "pipe_read") || strings.Contains(w, "pipe_wait")
+	})
 }

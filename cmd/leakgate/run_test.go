@@ -20,6 +20,7 @@ import (
 
 	"github.com/leakgate/leakgate/gate"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // built holds the binaries the tests build once.
@@ -283,7 +284,7 @@ func TestBinary(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	deadline := time.Now().Add(30 * time.Second)
-	for !hasChildNamed(cmd.Process.Pid, "sleep") {
+	for !childNamed(cmd.Process.Pid, "sleep") {
 		if time.Now().After(deadline) {
 			t.Fatal("leakgate did not start sleep within 30s")
 		}
@@ -300,17 +301,5 @@ func TestBinary(t *testing.T) {
 	}
 }
 
-// hasChildNamed reports whether pid has a child whose comm is name.
-func hasChildNamed(pid int, name string) bool {
-	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	for _, p := range paths {
-		b, _ := os.ReadFile(p)
-		for _, c := range strings.Fields(string(b)) {
-			comm, _ := os.ReadFile("/proc/" + c + "/comm")
-			if strings.TrimSpace(string(comm)) == name {
-				return true
-			}
-		}
-	}
-	return false
-}
+// childNamed reports whether pid has a child whose comm is name.
+func childNamed(pid int, name string) bool { return procfs.ChildNamed(int32(pid), name) }

@@ -178,3 +178,14 @@ func SignalVerified(pid int32, sig unix.Signal, same func(startTicks uint64) boo
 	}
 	return unix.PidfdSendSignal(fd, sig, nil, 0)
 }
+
+// FDTarget reads where fd num of process pid points (the readlink of
+// /proc/<pid>/fd/<num>), e.g. FDTarget(int32(os.Getpid()), 3) ==
+// "pipe:[88123]". A closed fd or a vanished process gives an error
+// satisfying errors.Is(err, ErrGone).
+func FDTarget(pid int32, num int) (string, error) {
+	ioGuard.RLock()
+	defer ioGuard.RUnlock()
+	t, err := os.Readlink("/proc/" + strconv.Itoa(int(pid)) + "/fd/" + strconv.Itoa(num))
+	return t, gone(err)
+}

@@ -129,24 +129,3 @@ func TestGroupErrorMessage(t *testing.T) {
 		t.Errorf("GroupError does not match ErrGroupNotEmpty")
 	}
 }
-
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		in    string
-		comm  string
-		state string
-		pgrp  int
-		ok    bool
-	}{
-		{"42 (sleep) S 41 40 40 0 -1", "sleep", "S", 40, true},
-		{"42 (we ird) (x)) Z 1 77 7", "we ird) (x)", "Z", 77, true},
-		{"42 (short) S 1", "", "", 0, false},
-		{"garbage", "", "", 0, false},
-	}
-	for _, tt := range tests {
-		comm, state, pgrp, ok := parseStat([]byte(tt.in))
-		if comm != tt.comm || state != tt.state || pgrp != tt.pgrp || ok != tt.ok {
-			t.Errorf("parseStat(%q) = %q %q %d %v; want %q %q %d %v", tt.in, comm, state, pgrp, ok, tt.comm, tt.state, tt.pgrp, tt.ok)
-		}
-	}
-}

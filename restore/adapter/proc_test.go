@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // This file holds the tests' process plumbing: reading /proc, polling with a
@@ -43,42 +44,24 @@ func (p procInfo) String() string {
 	return fmt.Sprintf("pid %d [%s %s] ppid %d pgrp %d", p.pid, p.state, p.comm, p.ppid, p.pgrp)
 }
 
-// readProc reads /proc/<pid>/stat; ok is false if the pid does not exist.
+// readProc reads pid's stat line; ok is false if the pid does not exist.
 func readProc(pid int) (procInfo, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := procfs.ReadStat(int32(pid))
 	if err != nil {
 		return procInfo{}, false
 	}
-	open, closing := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
-	if open < 0 || closing < open {
-		return procInfo{}, false
-	}
-	f := strings.Fields(string(data[closing+1:]))
-	if len(f) < 20 {
-		return procInfo{}, false
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	pgrp, err2 := strconv.Atoi(f[2])
-	start, err3 := strconv.ParseUint(f[19], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return procInfo{}, false
-	}
-	return procInfo{pid: pid, comm: string(data[open+1 : closing]), state: f[0], ppid: ppid, pgrp: pgrp, start: start}, true
+	return procInfo{pid: pid, comm: st.Comm, state: string(st.State), ppid: int(st.PPid), pgrp: int(st.Pgrp), start: st.StartTicks}, true
 }
 
 // allProcs reads every process in /proc.
 func allProcs() []procInfo {
-	ents, err := os.ReadDir("/proc")
+	pids, err := procfs.Pids()
 	if err != nil {
 		return nil
 	}
 	var out []procInfo
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if p, ok := readProc(pid); ok {
+	for _, pid := range pids {
+		if p, ok := readProc(int(pid)); ok {
 			out = append(out, p)
 		}
 	}
@@ -168,25 +151,20 @@ func readBlocked(id string) bool {
 }
 
 // fdSet maps this process's open fds to their targets, leaving out the Go
-// netpoller's eventpoll/eventfd and the directory fd of the listing itself.
+// netpoller's eventpoll/eventfd.
 func fdSet(t *testing.T) map[string]string {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
+	fds, err := procfs.SelfFDs()
 	if err != nil {
 		t.Fatalf("list fds: %v", err)
 	}
-	self := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd"
 	out := map[string]string{}
-	for _, e := range ents {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil {
-			continue // the listing's own fd, closed by now
-		}
-		switch target {
-		case "anon_inode:[eventpoll]", "anon_inode:[eventfd]", self:
+	for _, fd := range fds {
+		switch fd.Target {
+		case "anon_inode:[eventpoll]", "anon_inode:[eventfd]":
 			continue
 		}
-		out[e.Name()] = target
+		out[strconv.Itoa(fd.Num)] = fd.Target
 	}
 	return out
 }

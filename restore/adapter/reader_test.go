@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // writerCmd writes far more than a pipe holds, so it is always mid-write.
@@ -128,7 +130,7 @@ func fdTarget(f *os.File) (string, error) {
 	var target string
 	var rerr error
 	if err := sc.Control(func(fd uintptr) {
-		target, rerr = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd)))
+		target, rerr = procfs.FDTarget(int32(os.Getpid()), int(fd))
 	}); err != nil {
 		return "", err
 	}

@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
+	"github.com/leakgate/leakgate/internal/procfs"
 	"github.com/leakgate/leakgate/restore"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/backup"
@@ -464,6 +466,8 @@ func TestErrorText(t *testing.T) {
 func TestRunCancelDropsWriter(t *testing.T) {
 	l := newLab(t)
 	a := l.adapter(adapter.KillGroup, fault("2-.chunk", "stall")...)
+	var watchers sync.WaitGroup
+	defer watchers.Wait() // after cancel: the run's end stops them
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	spawned := a.OnSpawn
@@ -471,13 +475,15 @@ func TestRunCancelDropsWriter(t *testing.T) {
 		spawned(s)
 		if s.Op == adapter.OpCreateForWrite && slices.Contains(s.Params, adapter.EnvVar{Key: adapter.ParamFileName, Value: "2-.chunk"}) {
 			// Cancel once the stalled upload runs: its Write blocks on the
-			// full pipe, or finds the writer already dropped.
-			go func() {
-				for !hasChild(s.Pid, "sleep") {
-					time.Sleep(5 * time.Millisecond)
+			// full pipe, or finds the writer already dropped. The watcher
+			// ends with the run (ctx) or at the deadline, and the test
+			// waits for it.
+			watchers.Go(func() {
+				if !poll.Until(ctx, 20*time.Second, func() bool { return procfs.ChildNamed(int32(s.Pid), "sleep") }) && ctx.Err() == nil {
+					t.Errorf("the stalled upload of 2-.chunk (bash pid %d) never started its sleep", s.Pid)
 				}
 				cancel()
-			}()
+			})
 		}
 	}
 	o := opts(a, 0, 4, 2)
@@ -495,21 +501,6 @@ func TestRunCancelDropsWriter(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !errors.As(err, &be) || !be.Dropped || be.File != "2-.chunk" || !errors.Is(err, adapter.ErrClosed) {
 		t.Errorf("Run = %v, want a dropped writer of 2-.chunk, context.Canceled and ErrClosed", err)
 	}
-}
-
-// hasChild reports whether pid has a child named comm.
-func hasChild(pid int, comm string) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
-	if err != nil {
-		return false
-	}
-	for _, kid := range strings.Fields(string(data)) {
-		name, err := os.ReadFile("/proc/" + kid + "/comm")
-		if err == nil && strings.TrimSpace(string(name)) == comm {
-			return true
-		}
-	}
-	return false
 }
 
 // TestRunMoveAside moves older metadata files aside after the new line is

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,13 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/onsi/gomega/gleak"
 
 	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/internal/poll"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 func main() {
@@ -133,22 +135,21 @@ func zombie(o opts) error {
 	return nil
 }
 
-// waitZombie polls /proc/<pid>/stat until pid is a zombie.
+// waitZombie polls pid's stat until it is a zombie.
 func waitZombie(pid int, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return fmt.Errorf("child %d: %w", pid, err)
-		}
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && strings.HasPrefix(string(b[i+1:]), " Z") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("child %d did not exit within %v", pid, limit)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
+	var err error
+	zombie := poll.Until(context.Background(), limit, func() bool {
+		var st procfs.Stat
+		st, err = procfs.ReadStat(int32(pid))
+		return err != nil || st.State == 'Z'
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("child %d: %w", pid, err)
+	case !zombie:
+		return fmt.Errorf("child %d did not exit within %v", pid, limit)
 	}
+	return nil
 }
 
 // orphan: a stalled child; the leaky twin exits without stopping it.
