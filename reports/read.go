@@ -99,7 +99,7 @@ func specOf(sr types.SpecReport) (Spec, error) {
 		Location: sr.LeafNodeLocation.String(),
 	}
 	for _, l := range sr.Labels() {
-		k, v, _ := strings.Cut(l, ":")
+		k, v := splitLabel(l)
 		s.Labels[k] = v
 	}
 	if sr.Failed() {

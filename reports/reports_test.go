@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,20 @@ func TestMergeBench(t *testing.T) {
 	}
 	if err := MergeBench(path, map[string]any{"a": 1}); err == nil || !strings.Contains(err.Error(), "not a JSON object") {
 		t.Errorf("got %v, want a not-an-object error", err)
+	}
+}
+
+func TestLabelVocabulary(t *testing.T) {
+	if got := Label(LabelFault, "stall"); got != "fault:stall" {
+		t.Errorf("Label = %q, want fault:stall", got)
+	}
+	got := InOrder(LabelFault, []string{"zeta", "exit", "none", "reset", "corrupt", "alpha"})
+	if want := []string{"none", "corrupt", "reset", "exit", "alpha", "zeta"}; !slices.Equal(got, want) {
+		t.Errorf("InOrder = %v, want %v", got, want)
+	}
+	o := Order(LabelOption)
+	o[0] = "changed"
+	if again := Order(LabelOption); again[0] != "none" {
+		t.Errorf("Order returned the shared slice: %v", again)
 	}
 }

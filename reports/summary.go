@@ -7,22 +7,6 @@ import (
 	"time"
 )
 
-// Matrix label keys: a matrix spec carries one label of each, "fault:stall".
-const (
-	LabelFault  = "fault"
-	LabelPolicy = "policy"
-	LabelConfig = "config"
-)
-
-// knownOrder lists, per label key, the values in the order tables show
-// them; values not listed sort after these, alphabetically.
-var knownOrder = map[string][]string{
-	LabelFault:  {"none", "truncate", "stall", "stall-headers", "corrupt", "reset", "status", "exit", "exit-early"},
-	LabelPolicy: {"drop", "abandon", "kill", "killgroup"},
-	"signal":    {"TERM", "KILL"},
-	"option":    {"none", "pdeathsig", "guard"},
-}
-
 // A section is one family of matrices: its specs carry the section's label
 // (none for the restore matrix), a policy and a config label, and the row
 // labels; they get one table per config, rows by the row labels' values,
@@ -36,7 +20,7 @@ type section struct {
 var sections = []section{
 	{label: "", title: "restore", rows: []string{LabelFault}},
 	{label: "backup", title: "backup (write path)", rows: []string{LabelFault}},
-	{label: "cancel", title: "bin/restore stopped by a signal", rows: []string{"signal", "option"}},
+	{label: "cancel", title: "bin/restore stopped by a signal", rows: []string{LabelSignal, LabelOption}},
 	{label: "real-cli", title: "real CLIs against the object server", rows: []string{LabelFault}},
 }
 

@@ -14,7 +14,7 @@ import (
 // pocReaders is the audit's proof of concept: 32 readers.
 const pocReaders = 32
 
-var _ = Describe("the audit's proof of concept", Label("audit-poc", "config:local"), func() {
+var _ = Describe("the audit's proof of concept", Label("audit-poc", reports.Label(reports.LabelConfig, "local")), func() {
 	// The audit opens 32 readers through open_for_read and drops them
 	// unread, and expects 32 zombies. The object read is a manifest (a few
 	// KiB): each child writes all of it into the pipe and exits, so what is
@@ -47,13 +47,13 @@ var _ = Describe("the audit's proof of concept", Label("audit-poc", "config:loca
 			Expect(leaks.Zombies()).To(HaveLen(want), "each child wrote its few KiB and exited: a zombie nobody reaps\n%s", leaks)
 		}
 	},
-		Entry("abandon: what a naive Go port does", Label("policy:abandon"), SpecTimeout(time.Minute), adapter.Abandon, pocReaders,
+		Entry("abandon: what a naive Go port does", Label(reports.Label(reports.LabelPolicy, "abandon")), SpecTimeout(time.Minute), adapter.Abandon, pocReaders,
 			"§1 Go: nothing reaps a child that was never waited for: 32 zombies, as the audit says"),
-		Entry("drop: the shipped tool's tokio semantics", Label("policy:drop"), SpecTimeout(time.Minute), adapter.Drop, 0,
+		Entry("drop: the shipped tool's tokio semantics", Label(reports.Label(reports.LabelPolicy, "drop")), SpecTimeout(time.Minute), adapter.Drop, 0,
 			"§1 tokio: a dropped child is reaped once it exits: the shipped tool would not show the audit's 32 zombies"),
-		Entry("kill: the audit's fix", Label("policy:kill"), SpecTimeout(time.Minute), adapter.Kill, 0,
+		Entry("kill: the audit's fix", Label(reports.Label(reports.LabelPolicy, "kill")), SpecTimeout(time.Minute), adapter.Kill, 0,
 			"§1: kill reaps the direct child, and local runs no grandchildren"),
-		Entry("killgroup: the correct fix", Label("policy:killgroup"), SpecTimeout(time.Minute), adapter.KillGroup, 0,
+		Entry("killgroup: the correct fix", Label(reports.Label(reports.LabelPolicy, "killgroup")), SpecTimeout(time.Minute), adapter.KillGroup, 0,
 			"§7: Close kills the group and reaps before it returns"),
 	)
 })

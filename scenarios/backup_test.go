@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -68,7 +69,8 @@ var backupFaultRules = map[string]string{
 	"exit-early": `exit code=3 after=none op=write on="%s"`,   // exits 3 without reading stdin
 }
 
-var backupFaultOrder = []string{"none", "truncate", "stall", "exit", "exit-early"}
+// backupFaultOrder lists the faults of backupFaultRules in the order of reports.LabelFault.
+var backupFaultOrder = reports.InOrder(reports.LabelFault, slices.Collect(maps.Keys(backupFaultRules)))
 
 // backupCell is one point of the backup matrix.
 type backupCell struct {
@@ -85,7 +87,7 @@ func backupEntries() []TableEntry {
 				c := backupCell{fault: fault, policy: policy, config: config}
 				entries = append(entries, Entry(
 					fmt.Sprintf("backup: fault %s, policy %s, config %s", fault, policy, config),
-					Label("backup", "fault:"+fault, "policy:"+policy.String(), "config:"+config),
+					Label("backup", reports.Label(reports.LabelFault, fault), reports.Label(reports.LabelPolicy, policy.String()), reports.Label(reports.LabelConfig, config)),
 					SpecTimeout(2*time.Minute),
 					c,
 				))
@@ -387,7 +389,7 @@ func expectAbandonedFDs(immediate harness.Leaks) {
 
 func hazardEntry(policy adapter.Policy, config string, stores bool, reason string) TableEntry {
 	return Entry(fmt.Sprintf("backup hazard: policy %s, config %s", policy, config),
-		Label("backup", "hazard:truncated-upload", "policy:"+policy.String(), "config:"+config),
+		Label("backup", "hazard:truncated-upload", reports.Label(reports.LabelPolicy, policy.String()), reports.Label(reports.LabelConfig, config)),
 		SpecTimeout(time.Minute), policy, config, stores, reason)
 }
 

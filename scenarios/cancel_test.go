@@ -109,7 +109,7 @@ func cancelEntries() []TableEntry {
 				c := cancelCell{signal: sig, policy: policy, option: option, config: config}
 				entries = append(entries, Entry(
 					fmt.Sprintf("SIG%s, policy %s, option %s, config %s", signalLabel(sig), policy, option, config),
-					Label("policy:"+policy.String(), "signal:"+signalLabel(sig), "option:"+option, "config:"+config),
+					Label(reports.Label(reports.LabelPolicy, policy.String()), reports.Label(reports.LabelSignal, signalLabel(sig)), reports.Label(reports.LabelOption, option), reports.Label(reports.LabelConfig, config)),
 					SpecTimeout(time.Minute),
 					c,
 				))
@@ -117,7 +117,7 @@ func cancelEntries() []TableEntry {
 		}
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		for _, option := range []string{"none", "pdeathsig", "guard"} {
+		for _, option := range reports.Order(reports.LabelOption) {
 			add(sig, option)
 		}
 	}

@@ -123,7 +123,7 @@ func gateRestore(ctx context.Context, s *specRun, faultSpec string, argv []strin
 	return g
 }
 
-var _ = Describe("leakgate run, proving itself against bin/restore", Label("gate", "config:s3"), func() {
+var _ = Describe("leakgate run, proving itself against bin/restore", Label("gate", reports.Label(reports.LabelConfig, "s3")), func() {
 	// The shipped s3 config (aws … | gzip -cd) and the matrix's stall fault:
 	// manifest 1's second chunk stalls after 8 KiB (until the stall cap),
 	// the later manifests are paced so they are mid-download when the
@@ -174,13 +174,13 @@ var _ = Describe("leakgate run, proving itself against bin/restore", Label("gate
 		leaks := s.settle(ctx, time.Second)
 		Expect(leaks.Empty()).To(BeTrue(), "leakgate left something behind:\n%s", leaks)
 	},
-		Entry("drop fails the gate", Label("policy:drop"), SpecTimeout(2*time.Minute), adapter.Drop, false,
+		Entry("drop fails the gate", Label(reports.Label(reports.LabelPolicy, "drop")), SpecTimeout(2*time.Minute), adapter.Drop, false,
 			"§1 tokio: a stalled child never exits, and the restore exits without it: it outlives the restore"),
-		Entry("abandon fails the gate", Label("policy:abandon"), SpecTimeout(2*time.Minute), adapter.Abandon, false,
+		Entry("abandon fails the gate", Label(reports.Label(reports.LabelPolicy, "abandon")), SpecTimeout(2*time.Minute), adapter.Abandon, false,
 			"§1 Go: nothing reaps a child that was never waited for: they outlive the restore"),
-		Entry("kill fails the gate", Label("policy:kill"), SpecTimeout(2*time.Minute), adapter.Kill, false,
+		Entry("kill fails the gate", Label(reports.Label(reports.LabelPolicy, "kill")), SpecTimeout(2*time.Minute), adapter.Kill, false,
 			"§1: the audit's fix kills bash; the pipeline's aws and gzip survive it, outside the restore's tree"),
-		Entry("killgroup passes the gate", Label("policy:killgroup"), SpecTimeout(2*time.Minute), adapter.KillGroup, true,
+		Entry("killgroup passes the gate", Label(reports.Label(reports.LabelPolicy, "killgroup")), SpecTimeout(2*time.Minute), adapter.KillGroup, true,
 			"§7: Close kills the whole group and reaps it before it returns: nothing outlives the restore"),
 	)
 })
@@ -232,9 +232,9 @@ var _ = Describe("the matrix's foreign-binary option, pointed at bin/restore", L
 	},
 		// No fault:/config: labels: these are not matrix cells, and
 		// `leakgate summary` files specs into the matrix by those labels.
-		Entry("no fault, drop, s3: clean", Label("policy:drop"), SpecTimeout(2*time.Minute), cell{"none", adapter.Drop, "s3"}, true),
-		Entry("stall, drop, s3: the stalled download outlives the restore", Label("policy:drop"), SpecTimeout(2*time.Minute), cell{"stall", adapter.Drop, "s3"}, false),
-		Entry("stall, killgroup, s3: clean", Label("policy:killgroup"), SpecTimeout(2*time.Minute), cell{"stall", adapter.KillGroup, "s3"}, true),
+		Entry("no fault, drop, s3: clean", Label(reports.Label(reports.LabelPolicy, "drop")), SpecTimeout(2*time.Minute), cell{"none", adapter.Drop, "s3"}, true),
+		Entry("stall, drop, s3: the stalled download outlives the restore", Label(reports.Label(reports.LabelPolicy, "drop")), SpecTimeout(2*time.Minute), cell{"stall", adapter.Drop, "s3"}, false),
+		Entry("stall, killgroup, s3: clean", Label(reports.Label(reports.LabelPolicy, "killgroup")), SpecTimeout(2*time.Minute), cell{"stall", adapter.KillGroup, "s3"}, true),
 	)
 })
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +56,8 @@ var faultRules = map[string]string{
 	"exit":     `exit code=3 after=all on="%s"`, // writes everything, exits 3: detected at EOF
 }
 
-var faultOrder = []string{"none", "truncate", "stall", "corrupt", "exit"}
+// faultOrder lists the faults of faultRules in the order of reports.LabelFault.
+var faultOrder = reports.InOrder(reports.LabelFault, slices.Collect(maps.Keys(faultRules)))
 
 // plan is the fault spec of a cell: the fault on the faulty chunk, then the
 // backdrop that paces every later manifest.
@@ -91,7 +94,7 @@ func matrixEntries() []TableEntry {
 				c := cell{fault: fault, policy: policy, config: config}
 				entries = append(entries, Entry(
 					fmt.Sprintf("fault %s, policy %s, config %s", fault, policy, config),
-					Label("fault:"+fault, "policy:"+policy.String(), "config:"+config),
+					Label(reports.Label(reports.LabelFault, fault), reports.Label(reports.LabelPolicy, policy.String()), reports.Label(reports.LabelConfig, config)),
 					SpecTimeout(2*time.Minute),
 					c,
 				))

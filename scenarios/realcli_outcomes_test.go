@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	. "github.com/onsi/gomega"
 
+	"github.com/leakgate/leakgate/reports"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/fixture"
 	"github.com/leakgate/leakgate/restore/ledger"
@@ -33,7 +36,8 @@ var realFaultRules = map[string]string{
 	"corrupt":       `corrupt record=3 on="%s"`,  // record 3's payload is garbage, Content-Length matches
 }
 
-var realFaultOrder = []string{"none", "truncate", "stall", "stall-headers", "reset", "status", "corrupt"}
+// realFaultOrder lists the faults of realFaultRules in the order of reports.LabelFault.
+var realFaultOrder = reports.InOrder(reports.LabelFault, slices.Collect(maps.Keys(realFaultRules)))
 
 // realPlan is a cell's fault spec: the fault on the faulty chunk, then the
 // slow backdrop for every later manifest.

@@ -86,7 +86,7 @@ func realEntries() []TableEntry {
 			for _, policy := range adapter.Policies() {
 				entries = append(entries, Entry(
 					fmt.Sprintf("fault %s, policy %s, config %s (%s)", fault, policy, c.name, c.cli),
-					Label("real-cli", "fault:"+fault, "policy:"+policy.String(), "config:"+c.name),
+					Label("real-cli", reports.Label(reports.LabelFault, fault), reports.Label(reports.LabelPolicy, policy.String()), reports.Label(reports.LabelConfig, c.name)),
 					SpecTimeout(3*time.Minute),
 					realCell{fault: fault, policy: policy, cfg: c},
 				))

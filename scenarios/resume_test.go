@@ -36,7 +36,7 @@ const (
 	resumeChunk    = 1
 )
 
-var _ = Describe("a restore into a target DB, resumed after a failure", Label("resume", "config:"+resumeConfig), func() {
+var _ = Describe("a restore into a target DB, resumed after a failure", Label("resume", reports.Label(reports.LabelConfig, resumeConfig)), func() {
 	// Policy is KillGroup throughout (no policy label: these are not
 	// matrix cells; the matrix's summary lists them apart).
 	DescribeTable("fails with the fault, resumes without it, and ends with a clean restore's DB, key for key",
@@ -90,14 +90,14 @@ var _ = Describe("a restore into a target DB, resumed after a failure", Label("r
 			AddReportEntry("expectation", "§7: killgroup leaves nothing, across the failed, the resumed and the clean restore; the DB is closed on every path")
 			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
 		},
-		Entry("truncate", Label("fault:truncate"), SpecTimeout(2*time.Minute), "truncate"),
-		Entry("stall", Label("fault:stall"), SpecTimeout(2*time.Minute), "stall"),
-		Entry("corrupt", Label("fault:corrupt"), SpecTimeout(2*time.Minute), "corrupt"),
-		Entry("exit", Label("fault:exit"), SpecTimeout(2*time.Minute), "exit"),
+		Entry("truncate", Label(reports.Label(reports.LabelFault, "truncate")), SpecTimeout(2*time.Minute), "truncate"),
+		Entry("stall", Label(reports.Label(reports.LabelFault, "stall")), SpecTimeout(2*time.Minute), "stall"),
+		Entry("corrupt", Label(reports.Label(reports.LabelFault, "corrupt")), SpecTimeout(2*time.Minute), "corrupt"),
+		Entry("exit", Label(reports.Label(reports.LabelFault, "exit")), SpecTimeout(2*time.Minute), "exit"),
 	)
 
 	It("resumes after bin/restore is SIGKILLed mid-restore, with its survivors still running",
-		Label("fault:sigkill"), SpecTimeout(2*time.Minute), func(ctx SpecContext) {
+		Label(reports.Label(reports.LabelFault, "sigkill")), SpecTimeout(2*time.Minute), func(ctx SpecContext) {
 			backup := w.Backups[resumeConfig]
 			s := newSpecRun(ctx, "resume-sigkill")
 			target := filepath.Join(s.dir, "db")

@@ -75,7 +75,7 @@ func roundtripEntries() []TableEntry {
 	var entries []TableEntry
 	for _, rt := range roundtrips {
 		name := strings.TrimSuffix(rt.file, ".yaml")
-		entries = append(entries, Entry(rt.file, Label("config:"+name, "roundtrip", "policy:killgroup"), SpecTimeout(2*time.Minute), rt))
+		entries = append(entries, Entry(rt.file, Label(reports.Label(reports.LabelConfig, name), "roundtrip", reports.Label(reports.LabelPolicy, "killgroup")), SpecTimeout(2*time.Minute), rt))
 	}
 	return entries
 }

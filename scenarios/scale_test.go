@@ -68,7 +68,7 @@ type scaleFixture struct {
 	took         time.Duration
 }
 
-var _ = Describe("a restore at scale", Ordered, Label("scale", "config:local"), func() {
+var _ = Describe("a restore at scale", Ordered, Label("scale", reports.Label(reports.LabelConfig, "local")), func() {
 	var fx scaleFixture
 
 	BeforeAll(func(ctx SpecContext) {
