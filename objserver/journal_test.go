@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 func TestJournalRecordsEveryRequest(t *testing.T) {
