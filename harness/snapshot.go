@@ -168,63 +168,23 @@ func scan(spec scanSpec) (Snapshot, error) {
 	if err != nil {
 		return snap, fmt.Errorf("harness: take snapshot: boot time: %w", err)
 	}
-	var raw []procfs.FD
-	if self == caller {
-		raw, err = procfs.SelfFDs()
-	} else {
-		raw, err = procfs.FDs(self)
-	}
-	if err != nil {
+	if snap.FDs, err = fdsOf(self, caller); err != nil {
 		return snap, fmt.Errorf("harness: take snapshot of pid %d: list its fds: %w", self, err)
 	}
-	snap.FDs = make([]FD, 0, len(raw))
-	for _, fd := range raw {
-		snap.FDs = append(snap.FDs, FD{Num: fd.Num, Kind: classifyFD(fd.Target), Target: fd.Target})
-	}
-	slices.SortFunc(snap.FDs, func(a, b FD) int { return a.Num - b.Num })
-
 	pids, err := procfs.Pids()
 	if err != nil {
 		return snap, fmt.Errorf("harness: take snapshot: list processes: %w", err)
 	}
-	slices.Sort(pids)
-	stats := make(map[int32]procfs.Stat, len(pids))
-	children := make(map[int32][]int32)
+	t := readTree(pids, self)
+	if _, ok := t.stats[self]; !ok && self != caller {
+		return snap, fmt.Errorf("harness: take snapshot of pid %d: %w", self, ErrGone)
+	}
 	for _, pid := range pids {
-		st, err := procfs.ReadStat(pid)
-		if err != nil {
-			continue // vanished (or an unreadable stat line): not ours to judge
-		}
-		stats[pid] = st
-		children[st.PPid] = append(children[st.PPid], pid)
-	}
-	if self != caller {
-		if _, ok := stats[self]; !ok {
-			return snap, fmt.Errorf("harness: take snapshot of pid %d: %w", self, ErrGone)
-		}
-	}
-	desc := map[int32]bool{}
-	queue := slices.Clone(children[self])
-	for len(queue) > 0 {
-		pid := queue[0]
-		queue = queue[1:]
-		if desc[pid] || pid == self {
-			continue
-		}
-		desc[pid] = true
-		queue = append(queue, children[pid]...)
-	}
-	anc := map[int32]bool{}
-	for p := stats[self].PPid; p > 0 && !anc[p]; p = stats[p].PPid {
-		anc[p] = true
-	}
-
-	for _, pid := range pids {
-		st, ok := stats[pid]
-		if !ok || pid == self || anc[pid] || pid == 2 || st.PPid == 2 {
+		st, ok := t.stats[pid]
+		if !ok || pid == self || t.anc[pid] || pid == 2 || st.PPid == 2 {
 			continue // kernel threads (kthreadd's children) carry no environment
 		}
-		isDesc := desc[pid]
+		isDesc := t.desc[pid]
 		if !isDesc && spec.marker == "" {
 			continue
 		}
@@ -232,7 +192,7 @@ func scan(spec scanSpec) (Snapshot, error) {
 		if !ok {
 			continue
 		}
-		if parent, ok := stats[st.PPid]; ok {
+		if parent, ok := t.stats[st.PPid]; ok {
 			p.ParentName = parent.Comm
 		}
 		if isDesc {
@@ -242,13 +202,70 @@ func scan(spec scanSpec) (Snapshot, error) {
 		}
 	}
 	registry.prune(func(k procKey) bool {
-		st, ok := stats[k.pid]
+		st, ok := t.stats[k.pid]
 		return ok && startedAt(boot, st.StartTicks).UnixNano() == k.started
 	}, snap.Taken)
 	if spec.goroutines && self == caller {
 		snap.Goroutines = gleak.Goroutines()
 	}
 	return snap, nil
+}
+
+// fdsOf lists the fds of self (the caller's own through procfs.SelfFDs),
+// by number.
+func fdsOf(self, caller int32) ([]FD, error) {
+	var raw []procfs.FD
+	var err error
+	if self == caller {
+		raw, err = procfs.SelfFDs()
+	} else {
+		raw, err = procfs.FDs(self)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fds := make([]FD, 0, len(raw))
+	for _, fd := range raw {
+		fds = append(fds, FD{Num: fd.Num, Kind: classifyFD(fd.Target), Target: fd.Target})
+	}
+	slices.SortFunc(fds, func(a, b FD) int { return a.Num - b.Num })
+	return fds, nil
+}
+
+// tree is the process tree around self, from one read of every stat line.
+type tree struct {
+	stats map[int32]procfs.Stat // every process whose stat was readable
+	desc  map[int32]bool        // self's descendants
+	anc   map[int32]bool        // self's ancestors
+}
+
+// readTree reads the stat line of each of pids and finds self's
+// descendants (following ppid links down) and ancestors.
+func readTree(pids []int32, self int32) tree {
+	t := tree{stats: make(map[int32]procfs.Stat, len(pids)), desc: map[int32]bool{}, anc: map[int32]bool{}}
+	children := make(map[int32][]int32)
+	for _, pid := range pids {
+		st, err := procfs.ReadStat(pid)
+		if err != nil {
+			continue // vanished (or an unreadable stat line): not ours to judge
+		}
+		t.stats[pid] = st
+		children[st.PPid] = append(children[st.PPid], pid)
+	}
+	queue := slices.Clone(children[self])
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		if t.desc[pid] || pid == self {
+			continue
+		}
+		t.desc[pid] = true
+		queue = append(queue, children[pid]...)
+	}
+	for p := t.stats[self].PPid; p > 0 && !t.anc[p]; p = t.stats[p].PPid {
+		t.anc[p] = true
+	}
+	return t
 }
 
 // commLen is the longest comm the kernel keeps (TASK_COMM_LEN - 1): a
@@ -262,63 +279,24 @@ const commLen = 15
 func readProc(pid int32, st procfs.Stat, boot time.Time, marker string, isDesc bool) (Proc, bool) {
 	started := startedAt(boot, st.StartTicks)
 	key := procKey{pid, started.UnixNano()}
-	zombie := st.State == 'Z'
-	m := registry.get(key)
-	changed := false
-	cacheable := !zombie && st.Image.Known()
-	if cacheable && m.image != st.Image {
-		m.image, m.envRead, m.live, m.liveRead = st.Image, false, nil, false
-		changed = true
+	r := procRead{pid: pid, zombie: st.State == 'Z', cacheable: st.State != 'Z' && st.Image.Known(), m: registry.get(key)}
+	if r.cacheable && r.m.image != st.Image {
+		// A new exec: what was read for the old image no longer holds.
+		r.m.image, r.m.envRead, r.m.live, r.m.liveRead = st.Image, false, nil, false
+		r.changed = true
 	}
-
-	// The marker: from environ, read once per image.
-	value, known := m.marker, m.markerKnown
-	if !zombie && !(cacheable && m.envRead) && !m.denied {
-		v, entries, err := procfs.EnvValue(pid, MarkerEnv)
-		if isGone(err) {
-			return Proc{}, false
-		}
-		if errors.Is(err, os.ErrPermission) {
-			// Another user's process (the kernel also hides its image):
-			// never ours, and never readable; do not ask again.
-			m.denied, changed = true, true
-		}
-		if err == nil && (entries > 0 || cacheable) {
-			// A live process with an address space and an empty
-			// environment carries no marker; an empty read without one
-			// (exiting) says nothing.
-			value, known = v, true
-			m.marker, m.markerKnown = v, true
-			m.envRead = cacheable
-			changed = true
-		}
+	if !r.readMarker() {
+		return Proc{}, false
 	}
-	if !isDesc && !(known && markerMatches(value, marker)) {
-		if changed {
-			registry.put(key, m)
+	if !isDesc && !(r.markerKnown && markerMatches(r.marker, marker)) {
+		if r.changed {
+			registry.put(key, r.m)
 		}
 		return Proc{}, false
 	}
-
-	// The command line: from cmdline, read once per image.
-	var args []string
-	if !zombie {
-		if cacheable && m.liveRead {
-			args = m.live
-		} else {
-			a, err := procfs.Cmdline(pid)
-			if isGone(err) {
-				return Proc{}, false
-			}
-			args = a
-			if cacheable && err == nil {
-				m.live, m.liveRead = a, true
-			}
-			if len(a) > 0 {
-				m.lastLive = a
-			}
-			changed = true
-		}
+	args, ok := r.readCmdline()
+	if !ok {
+		return Proc{}, false
 	}
 	p := Proc{
 		Pid: pid, PPid: st.PPid, Pgid: st.Pgrp,
@@ -326,24 +304,93 @@ func readProc(pid int32, st procfs.Stat, boot time.Time, marker string, isDesc b
 		Name:    st.Comm,
 		Started: started,
 	}
-	if known {
-		p.Marker = value
+	if r.markerKnown {
+		p.Marker = r.marker
 	}
 	if len(args) > 0 {
 		p.Cmdline, p.CmdlineFrom = slices.Clone(args), "proc"
-	} else if a, from := m.cmdline(); len(a) > 0 {
+	} else if a, from := r.m.cmdline(); len(a) > 0 {
 		p.Cmdline, p.CmdlineFrom = slices.Clone(a), from
 	}
-	// comm is cut at 15 bytes: extend it from argv[0], as ps does.
-	if len(st.Comm) == commLen && len(p.Cmdline) > 0 {
-		if base := filepath.Base(p.Cmdline[0]); strings.HasPrefix(base, st.Comm) {
-			p.Name = base
-		}
-	}
-	if changed || m.seen.IsZero() {
-		registry.put(key, m)
+	p.Name = fullName(st.Comm, p.Cmdline)
+	if r.changed || r.m.seen.IsZero() {
+		registry.put(key, r.m)
 	}
 	return p, true
+}
+
+// procRead is one readProc's reads of a process and its memo.
+type procRead struct {
+	pid       int32
+	zombie    bool // no environ or cmdline to read
+	cacheable bool // a live process with a known image: reads are kept per image
+	m         memo // the registry's memo, updated by the reads
+	changed   bool // m differs from the registry's
+
+	marker      string // the LEAKGATE_RUN value
+	markerKnown bool
+}
+
+// readMarker reads the marker from environ, once per image (the memo's
+// when cached or unreadable). It returns false if the process vanished.
+func (r *procRead) readMarker() bool {
+	r.marker, r.markerKnown = r.m.marker, r.m.markerKnown
+	if r.zombie || (r.cacheable && r.m.envRead) || r.m.denied {
+		return true
+	}
+	v, entries, err := procfs.EnvValue(r.pid, MarkerEnv)
+	if isGone(err) {
+		return false
+	}
+	if errors.Is(err, os.ErrPermission) {
+		// Another user's process (the kernel also hides its image): never
+		// ours, and never readable; do not ask again.
+		r.m.denied, r.changed = true, true
+	}
+	if err == nil && (entries > 0 || r.cacheable) {
+		// A live process with an address space and an empty environment
+		// carries no marker; an empty read without one (exiting) says
+		// nothing.
+		r.marker, r.markerKnown = v, true
+		r.m.marker, r.m.markerKnown = v, true
+		r.m.envRead = r.cacheable
+		r.changed = true
+	}
+	return true
+}
+
+// readCmdline reads the command line, once per image (the memo's when
+// cached; none for a zombie). ok is false if the process vanished.
+func (r *procRead) readCmdline() (args []string, ok bool) {
+	if r.zombie {
+		return nil, true
+	}
+	if r.cacheable && r.m.liveRead {
+		return r.m.live, true
+	}
+	a, err := procfs.Cmdline(r.pid)
+	if isGone(err) {
+		return nil, false
+	}
+	if r.cacheable && err == nil {
+		r.m.live, r.m.liveRead = a, true
+	}
+	if len(a) > 0 {
+		r.m.lastLive = a
+	}
+	r.changed = true
+	return a, true
+}
+
+// fullName is comm, extended from argv[0] when the kernel cut it at 15
+// bytes, as ps does.
+func fullName(comm string, argv []string) string {
+	if len(comm) == commLen && len(argv) > 0 {
+		if base := filepath.Base(argv[0]); strings.HasPrefix(base, comm) {
+			return base
+		}
+	}
+	return comm
 }
 
 // isGone reports whether a read failed because the process is gone: its
