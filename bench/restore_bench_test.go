@@ -188,7 +188,7 @@ func setup(b *testing.B) *benchEnv {
 			e.env = append(e.env, kv)
 		}
 	}
-	run := harness.NewRun("bench-restore")
+	run := harness.NewMarker("bench-restore")
 	e.env = append(e.env,
 		"PATH="+personas+string(os.PathListSeparator)+os.Getenv("PATH"),
 		fakecli.EnvBucket+"="+bucket,

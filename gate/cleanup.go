@@ -19,11 +19,11 @@ import (
 // untagged or not. The second sweep signals only the gate's direct children
 // (their pids cannot be reused before the gate reaps them); as a subreaper
 // the gate inherits the rest as their parents die.
-func cleanup(run harness.Run, baseline harness.Snapshot) Cleanup {
+func cleanup(run harness.Marker, baseline harness.Snapshot) Cleanup {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupLimit)
 	defer cancel()
 	out := Cleanup{Killed: []int{}, Reaped: []int{}}
-	sweep, err := harness.Cleanup(ctx, run, baseline)
+	sweep, err := harness.Sweep(ctx, run, baseline)
 	for _, p := range sweep.Killed {
 		out.Killed = append(out.Killed, int(p.Pid))
 	}

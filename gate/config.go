@@ -145,11 +145,11 @@ var nested atomic.Uint64
 // runFor returns the gate's run marker: nested under env's LEAKGATE_RUN
 // (an outer run, e.g. a test's) when there is one, so the outer run still
 // owns and sweeps the command's processes; else a fresh harness.NewRun.
-func runFor(env []string) harness.Run {
+func runFor(env []string) harness.Marker {
 	if outer := lookup(env, harness.MarkerEnv); outer != "" {
-		return harness.Run{ID: outer + "/gate." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(nested.Add(1), 10) + "."}
+		return harness.Marker{ID: outer + "/gate." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(nested.Add(1), 10) + "."}
 	}
-	return harness.NewRun("gate")
+	return harness.NewMarker("gate")
 }
 
 // lookup returns the last value of key in env, as os/exec would use it.
@@ -165,7 +165,7 @@ func lookup(env []string, key string) string {
 
 // commandEnv is the command's environment: c.Env without the variables the
 // gate owns, then the gate's.
-func commandEnv(c Config, run harness.Run, journalPath, selfPath string) []string {
+func commandEnv(c Config, run harness.Marker, journalPath, selfPath string) []string {
 	owned := map[string]bool{
 		harness.MarkerEnv: true, harness.ReapedEnv: true,
 		fakecli.EnvJournal: true, EnvSelfReport: true,

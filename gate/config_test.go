@@ -54,7 +54,7 @@ func TestCommandEnv(t *testing.T) {
 		},
 		PersonaDir: "/p", Bucket: "/b",
 	}
-	run := harness.Run{ID: "outer/1.2.spec/gate.9.1."}
+	run := harness.Marker{ID: "outer/1.2.spec/gate.9.1."}
 	env := commandEnv(c, run, "/j/journal.jsonl", "/j/self.jsonl")
 	want := []string{
 		"HOME=/home/x", fakecli.EnvFaults + "=stall",
@@ -69,7 +69,7 @@ func TestCommandEnv(t *testing.T) {
 
 func TestRunFor(t *testing.T) {
 	a, b := runFor([]string{harness.MarkerEnv + "=outer/1.2.spec"}), runFor([]string{harness.MarkerEnv + "=outer/1.2.spec"})
-	for _, r := range []harness.Run{a, b} {
+	for _, r := range []harness.Marker{a, b} {
 		if !strings.HasPrefix(r.ID, "outer/1.2.spec/gate.") || !strings.HasSuffix(r.ID, ".") {
 			t.Errorf("nested run %q: want outer/1.2.spec/gate.<pid>.<n>.", r.ID)
 		}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"syscall"
 	"time"
@@ -16,12 +15,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/onsi/gomega"
+
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/journal"
 )
 
 // allFDs matches every fd target: the gate's own fds are not judged.
-var allFDs = regexp.MustCompile(``)
+var allFDs = gomega.BeAssignableToTypeOf(harness.FD{})
 
 // Run runs the command c.Args under the gate and judges what it leaves:
 //
@@ -117,7 +118,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 
 	var sampler *harness.Sampler
 	if first, err := harness.Take(harness.Of(pid), harness.WithMarker(run.ID)); err == nil {
-		sampler = harness.Sample(ctx, first, c.Every, harness.Of(pid), harness.WithMarker(run.ID))
+		sampler, _ = harness.Sample(ctx, first, harness.PollEvery(c.Every), harness.Of(pid), harness.WithMarker(run.ID)) // c.Every > 0: checked by the config
 	} // else it is gone already: no timeline
 
 	waited := make(chan error, 1)
@@ -166,7 +167,7 @@ wait:
 	// came to the gate (the command cannot reap them any more, and init
 	// would have: they count).
 	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Settle)
-	_, leaks, err := harness.Settle(settleCtx, baseline, harness.Quiet(c.Settle), harness.WithMarker(run.ID), harness.IgnoringFDTarget(allFDs))
+	leaks, err := harness.Settle(settleCtx, baseline, harness.Quiet(c.Settle), harness.WithMarker(run.ID), harness.IgnoringFDs(allFDs))
 	cancel()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		cl := cleanup(run, baseline)

@@ -128,7 +128,7 @@ func spawnSleepers(b *testing.B, n int) {
 	if n == 0 {
 		return
 	}
-	run := harness.NewRun(b.Name())
+	run := harness.NewMarker(b.Name())
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		b.Fatal(err)

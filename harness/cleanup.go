@@ -13,17 +13,17 @@ import (
 	"github.com/leakgate/leakgate/internal/sweep"
 )
 
-// Sweep is what Cleanup did.
-type Sweep struct {
+// Swept is what Sweep did.
+type Swept struct {
 	Killed []Proc  // processes sent SIGKILL
 	Groups []int32 // process groups sent SIGKILL
 	Reaped []Proc  // zombie children of the measuring process reaped with wait4
 }
 
-// Empty reports whether Cleanup found nothing to do.
-func (s Sweep) Empty() bool { return len(s.Killed)+len(s.Groups)+len(s.Reaped) == 0 }
+// Empty reports whether Sweep found nothing to do.
+func (s Swept) Empty() bool { return len(s.Killed)+len(s.Groups)+len(s.Reaped) == 0 }
 
-// SurvivorsError is returned by Cleanup when ctx ended before every process
+// SurvivorsError is returned by Sweep when ctx ended before every process
 // of the run was gone. errors.Is(err, context.DeadlineExceeded) holds when
 // that is why.
 type SurvivorsError struct {
@@ -32,26 +32,27 @@ type SurvivorsError struct {
 	Err       error  // ctx.Err()
 }
 
-// Error names the run and each survivor: "harness: cleanup run r17/…: 1
+// Error names the run and each survivor: "harness: sweep run r17/…: 1
 // process survived: pid 4244 (sleep) [S sleeping] ppid 1: context deadline
 // exceeded".
 func (e *SurvivorsError) Error() string {
 	parts := make([]string, len(e.Survivors))
 	for i, p := range e.Survivors {
-		parts[i] = fmt.Sprintf("pid %d (%s) [%s %s] ppid %d", p.Pid, p.Name, p.State, StateName(p.State), p.PPid)
+		parts[i] = fmt.Sprintf("pid %d (%s) [%s %s] ppid %d", p.Pid, p.Name, p.State, stateName(p.State), p.PPid)
 	}
-	return fmt.Sprintf("harness: cleanup run %s: %s survived: %s: %v", e.Run, plural(len(e.Survivors), "process", "processes"), strings.Join(parts, ", "), e.Err)
+	return fmt.Sprintf("harness: sweep run %s: %s survived: %s: %v", e.Run, plural(len(e.Survivors), "process", "processes"), strings.Join(parts, ", "), e.Err)
 }
 
 // Unwrap returns ctx's error, for errors.Is(err, context.DeadlineExceeded).
 func (e *SurvivorsError) Unwrap() error { return e.Err }
 
-// Cleanup removes what run left behind, then waits until it is gone:
+// Sweep removes what the run marked by run left behind, then waits until
+// it is gone (the CLI's `leakgate sweep` does the same from outside):
 //
 //	t.Cleanup(func() {
 //		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 //		defer cancel()
-//		if _, err := harness.Cleanup(ctx, run, before); err != nil { t.Error(err) }
+//		if _, err := harness.Sweep(ctx, run, before); err != nil { t.Error(err) }
 //	})
 //
 // It sends SIGKILL to every live process on the machine whose LEAKGATE_RUN
@@ -66,14 +67,19 @@ func (e *SurvivorsError) Unwrap() error { return e.Err }
 // unknown one counts as ours). It polls every 20ms (PollEvery) until no
 // process of the run and no such zombie remains, or returns a
 // *SurvivorsError when ctx ends. Killed processes reparented to a subreaper
-// or to init are reaped there; Cleanup waits for that.
+// or to init are reaped there; Sweep waits for that. The killing and
+// reaping is internal/sweep's, shared with the gate and bin/restore's
+// guard.
 //
-// Cleanup leaves untagged live descendants alone (they may belong to a
+// Sweep leaves untagged live descendants alone (they may belong to a
 // concurrent run), and closes no fds.
-func Cleanup(ctx context.Context, run Run, baseline Snapshot, opts ...Option) (Sweep, error) {
-	o := newOptions(opts)
+func Sweep(ctx context.Context, run Marker, baseline Snapshot, opts ...Option) (Swept, error) {
+	o, err := newOptions(callSweep, opts)
+	if err != nil {
+		return Swept{}, err
+	}
 	if run.ID == "" {
-		return Sweep{}, fmt.Errorf("harness: cleanup: %w", ErrNoRun)
+		return Swept{}, fmt.Errorf("%w: Sweep: Marker{} has no ID (make one with NewMarker)", ErrOption)
 	}
 	f := runFinder{run: run.ID, self: int32(os.Getpid()), ownPgid: int32(unix.Getpgrp()),
 		inBaseline: map[procKey]bool{}, procs: map[procKey]Proc{}, groupOK: map[int32]bool{}}
@@ -81,18 +87,18 @@ func Cleanup(ctx context.Context, run Run, baseline Snapshot, opts ...Option) (S
 		f.inBaseline[p.key()] = true
 	}
 	res, err := sweep.Run(ctx, f.find, sweep.Options{Every: o.interval})
-	out := Sweep{Killed: f.procsOf(res.Killed), Groups: res.Groups, Reaped: f.procsOf(res.Reaped)}
+	out := Swept{Killed: f.procsOf(res.Killed), Groups: res.Groups, Reaped: f.procsOf(res.Reaped)}
 	var se *sweep.SurvivorsError
 	switch {
 	case errors.As(err, &se):
 		return out, &SurvivorsError{Run: run.ID, Survivors: f.procsOf(se.Survivors), Err: se.Err}
 	case err != nil:
-		return out, fmt.Errorf("harness: cleanup run %s: %w", run.ID, err)
+		return out, fmt.Errorf("harness: sweep run %s: %w", run.ID, err)
 	}
 	return out, nil
 }
 
-// runFinder is Cleanup's sweep.Finder: what a run left, from a snapshot.
+// runFinder is Sweep's sweep.Finder: what a run left, from a snapshot.
 type runFinder struct {
 	run        string // the run id: the marker prefix
 	self       int32
@@ -157,9 +163,6 @@ func (f *runFinder) procsOf(ts []sweep.Target) []Proc {
 func target(p Proc) sweep.Target {
 	return sweep.Target{Pid: p.Pid, PPid: p.PPid, State: p.State, Started: p.Started, Name: p.Name}
 }
-
-// ErrNoRun is returned by Cleanup for a Run with an empty ID.
-var ErrNoRun = errors.New("run has no id")
 
 // groupIsRun reports whether every live member of process group pgid carries
 // a marker starting with prefix, according to a fresh scan of /proc.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestCleanupSurvivors(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	c := spawn(t, run, spawnOpts{}, "sleep", "300")
@@ -23,7 +23,7 @@ func TestCleanupSurvivors(t *testing.T) {
 	// gone: it survives this call.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	sw, err := harness.Cleanup(ctx, run, before)
+	sw, err := harness.Sweep(ctx, run, before)
 	var se *harness.SurvivorsError
 	if !errors.As(err, &se) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Cleanup error = %v, want a *SurvivorsError wrapping context.Canceled", err)
@@ -52,16 +52,16 @@ func TestCleanupSurvivors(t *testing.T) {
 }
 
 func TestCleanupNoRun(t *testing.T) {
-	if _, err := harness.Cleanup(context.Background(), harness.Run{}, take(t)); !errors.Is(err, harness.ErrNoRun) {
-		t.Errorf("Cleanup(Run{}) error = %v, want ErrNoRun", err)
+	if _, err := harness.Sweep(context.Background(), harness.Marker{}, take(t)); !errors.Is(err, harness.ErrOption) {
+		t.Errorf("Sweep(Marker{}) error = %v, want ErrOption", err)
 	}
 }
 
 // Cleanup leaves alone another run's process, live or zombie (whose marker
 // the registry remembers).
 func TestCleanupSparesOtherRuns(t *testing.T) {
-	mine := harness.NewRun(t.Name() + "-mine")
-	other := harness.NewRun(t.Name() + "-other")
+	mine := harness.NewMarker(t.Name() + "-mine")
+	other := harness.NewMarker(t.Name() + "-other")
 	before := take(t)
 	sweepAfter(t, other, before)
 	c := spawn(t, other, spawnOpts{}, "sleep", "300")

@@ -3,7 +3,6 @@ package harness
 import (
 	"regexp"
 	"slices"
-	"strings"
 )
 
 // Diff judges now against baseline: the descendants and escaped processes
@@ -11,7 +10,7 @@ import (
 // reused pid counts as new), and the fds open in now and not in baseline
 // (matched by number and target).
 //
-//	leaks := harness.Diff(before, after, harness.IgnoringFDKind(harness.FDSocket))
+//	leaks := harness.Diff(before, after, harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDSocket)))
 //	if !leaks.Empty() { t.Error(leaks) }
 //
 // Diff ignores, by default, the Go netpoller's fds (anon_inode:[eventpoll]
@@ -22,7 +21,7 @@ import (
 // reports the goroutines gleak judges leaked. Diff is pure: it reads no
 // files.
 func Diff(baseline, now Snapshot, opts ...Option) Leaks {
-	return diff(baseline, now, newOptions(opts))
+	return diff(baseline, now, mustOptions(callDiff, opts))
 }
 
 func diff(baseline, now Snapshot, o *options) Leaks {
@@ -37,7 +36,7 @@ func diff(baseline, now Snapshot, o *options) Leaks {
 	fresh := func(ps []Proc) []Proc {
 		var out []Proc
 		for _, p := range ps {
-			if !old[p.key()] && !o.ignorePid[p.Pid] && !o.ignoresCmdline(p) {
+			if !old[p.key()] && !matchesAny(o.ignoreProc, p) {
 				out = append(out, p)
 			}
 		}
@@ -55,7 +54,7 @@ func diff(baseline, now Snapshot, o *options) Leaks {
 		oldFD[fdKey{fd.Num, fd.Target}] = true
 	}
 	for _, fd := range now.FDs {
-		if oldFD[fdKey{fd.Num, fd.Target}] || o.ignoreFDK[fd.Kind] {
+		if oldFD[fdKey{fd.Num, fd.Target}] || matchesAny(o.ignoreFD, fd) {
 			continue
 		}
 		if slices.ContainsFunc(o.ignoreFDT, func(re *regexp.Regexp) bool { return re.MatchString(fd.Target) }) {
@@ -68,16 +67,4 @@ func diff(baseline, now Snapshot, o *options) Leaks {
 		l.Goroutines = leakedGoroutines(baseline.Goroutines, now.Goroutines, o.ignoreGo)
 	}
 	return l
-}
-
-// ignoresCmdline reports whether an IgnoringCmdline pattern matches p.
-func (o *options) ignoresCmdline(p Proc) bool {
-	if len(o.ignoreCmd) == 0 {
-		return false
-	}
-	line := p.Name
-	if len(p.Cmdline) > 0 {
-		line = strings.Join(p.Cmdline, " ")
-	}
-	return slices.ContainsFunc(o.ignoreCmd, func(re *regexp.Regexp) bool { return re.MatchString(line) })
 }

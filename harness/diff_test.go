@@ -1,11 +1,12 @@
 package harness_test
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
 
 	"github.com/leakgate/leakgate/harness"
 )
@@ -73,8 +74,8 @@ func TestDiffTable(t *testing.T) {
 				},
 			},
 			opts: []harness.Option{
-				harness.IgnoringPid(8), harness.IgnoringFDKind(harness.FDSocket),
-				harness.IgnoringFDTarget(regexp.MustCompile(`\.log$`)), harness.IgnoringFDTarget(nil),
+				harness.IgnoringProcs(gomega.HaveField("Pid", int32(8))), harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDSocket)),
+				harness.IgnoringFDs(gomega.HaveField("Target", gomega.MatchRegexp(`\.log$`))),
 			},
 			fds: []int{7},
 		},
@@ -144,8 +145,8 @@ func TestReportSynthetic(t *testing.T) {
 
 func TestStateName(t *testing.T) {
 	for letter, want := range map[string]string{"R": "running", "S": "sleeping", "D": "disk sleep", "Z": "zombie", "T": "stopped", "t": "tracing stop", "I": "idle", "?": "unknown"} {
-		if got := harness.StateName(letter); got != want {
-			t.Errorf("StateName(%q) = %q, want %q", letter, got, want)
+		if got := harness.StateNameForTest(letter); got != want {
+			t.Errorf("stateName(%q) = %q, want %q", letter, got, want)
 		}
 	}
 }

@@ -31,7 +31,7 @@
 //	func TestRestore(t *testing.T) {
 //		before, err := harness.Take(harness.WithGoroutines())
 //		…
-//		run := harness.NewRun("restore")
+//		run := harness.NewMarker("restore")
 //		cmd.Env = append(os.Environ(), run.Env())
 //		…
 //		harness.VerifyNone(t, before)

@@ -6,3 +6,6 @@ func ForgetForTest() { registry.reset() }
 
 // RegistrySizeForTest is the number of processes the registry remembers.
 func RegistrySizeForTest() int { return registry.size() }
+
+// StateNameForTest is stateName.
+func StateNameForTest(letter string) string { return stateName(letter) }

@@ -124,7 +124,7 @@ func TestAnnotatedReport(t *testing.T) {
 
 // A zombie never seen alive has no command line; the journal's fills it.
 func TestZombieDescribedByFact(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	z := spawn(t, run, spawnOpts{}, "true")
@@ -150,7 +150,7 @@ func TestZombieDescribedByFact(t *testing.T) {
 
 // WithFacts feeds Settle's report (and VerifyNone's, and HaveLeaked's).
 func TestSettleWithFacts(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	z := spawn(t, run, spawnOpts{}, "true")
@@ -160,7 +160,7 @@ func TestSettleWithFacts(t *testing.T) {
 		calls++
 		return []harness.Fact{{Pid: z.pid, Argv: []string{"true"}, Fault: "exit code=3", Source: "journal"}}
 	})
-	_, leaks, err := harness.Settle(ctxFor(t, 10*time.Second), before, harness.Quiet(50*time.Millisecond), facts)
+	leaks, err := harness.Settle(ctxFor(t, 10*time.Second), before, harness.Quiet(50*time.Millisecond), facts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestSettleWithFacts(t *testing.T) {
 // Attribute names the holder of a leaked pipe's other end in another
 // process, and lists several holders, not the same end.
 func TestAttributeSeveralHolders(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	r, w, err := os.Pipe()

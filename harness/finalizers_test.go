@@ -76,7 +76,7 @@ func TestCheckFinalizers(t *testing.T) {
 // A started exec.Cmd dropped without Wait holds a pidfd that only the
 // os.Process cleanup (runtime.AddCleanup) releases.
 func TestCheckFinalizersPidfd(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	pid := startAndDrop(t, run)
@@ -106,7 +106,7 @@ func TestCheckFinalizersPidfd(t *testing.T) {
 }
 
 //go:noinline
-func startAndDrop(t *testing.T, run harness.Run) int {
+func startAndDrop(t *testing.T, run harness.Marker) int {
 	cmd := exec.Command("sleep", "300")
 	cmd.Env = append(os.Environ(), run.Env())
 	if err := cmd.Start(); err != nil {

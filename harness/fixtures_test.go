@@ -31,7 +31,7 @@ type spawnOpts struct {
 
 // spawn starts argv tagged with run and registers a t.Cleanup that kills
 // and reaps it unless it is gone (or its pid reused) by then.
-func spawn(t *testing.T, run harness.Run, o spawnOpts, argv ...string) child {
+func spawn(t *testing.T, run harness.Marker, o spawnOpts, argv ...string) child {
 	t.Helper()
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -135,12 +135,12 @@ func take(t *testing.T, opts ...harness.Option) harness.Snapshot {
 }
 
 // sweepAfter registers harness.Cleanup for run as a safety net, run last.
-func sweepAfter(t *testing.T, run harness.Run, before harness.Snapshot) {
+func sweepAfter(t *testing.T, run harness.Marker, before harness.Snapshot) {
 	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := harness.Cleanup(ctx, run, before); err != nil {
+		if _, err := harness.Sweep(ctx, run, before); err != nil {
 			t.Errorf("safety-net cleanup: %v", err)
 		}
 	})
@@ -157,3 +157,13 @@ func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(na
 
 // reaped reports whether the test runs under the RunReaped wrapper.
 func reaped() bool { return os.Getenv(harness.ReapedEnv) != "" }
+
+// sample starts harness.Sample, failing t on a refused option.
+func sample(t testing.TB, ctx context.Context, before harness.Snapshot, opts ...harness.Option) *harness.Sampler {
+	t.Helper()
+	s, err := harness.Sample(ctx, before, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -70,7 +70,7 @@ func TestGoroutineLeak(t *testing.T) {
 	}
 
 	release()
-	_, settled, err := harness.Settle(ctxFor(t, 10*time.Second), before)
+	settled, err := harness.Settle(ctxFor(t, 10*time.Second), before)
 	if err != nil || !settled.Empty() {
 		t.Errorf("Settle after release: %v\n%s", err, settled)
 	}

@@ -13,21 +13,30 @@ import (
 //	before, _ := harness.Take()
 //	…
 //	Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before))
-//	Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringFDKind(harness.FDSocket)))
+//	Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDSocket))))
 //
 // When ShouldNot fails, the message is the leak report (Leaks.String, with
 // pipe peers attributed and WithFacts' facts).
 func HaveLeaked(baseline Snapshot, opts ...Option) types.GomegaMatcher {
-	return &haveLeakedMatcher{baseline: baseline, opts: newOptions(opts)}
+	o, err := newOptions(callMatcher, opts)
+	return &haveLeakedMatcher{baseline: baseline, opts: o, err: err}
 }
 
 type haveLeakedMatcher struct {
 	baseline Snapshot
 	opts     *options
+	err      error // a refused option
 	leaks    Leaks
 }
 
 func (m *haveLeakedMatcher) Match(actual any) (bool, error) {
+	if m.err != nil {
+		return false, m.err
+	}
+	if l, ok := actual.(Leaks); ok {
+		m.baseline, m.leaks = l.Baseline, l
+		return !l.Empty(), nil
+	}
 	now, err := snapshotOf("HaveLeaked", actual)
 	if err != nil {
 		return false, err

@@ -173,7 +173,7 @@ func (fd FD) String() string {
 }
 
 func writeProc(b *strings.Builder, p Proc, taken time.Time, escaped bool) {
-	fmt.Fprintf(b, "  pid %d [%s %s] ppid %d", p.Pid, p.State, StateName(p.State), p.PPid)
+	fmt.Fprintf(b, "  pid %d [%s %s] ppid %d", p.Pid, p.State, stateName(p.State), p.PPid)
 	if p.ParentName != "" {
 		fmt.Fprintf(b, " (%s)", p.ParentName)
 	}
@@ -229,9 +229,9 @@ var stateNames = map[string]string{
 	"I": "idle", "P": "parked", "W": "waking", "K": "wakekill",
 }
 
-// StateName spells out a /proc state letter: StateName("Z") == "zombie".
+// stateName spells out a /proc state letter: stateName("Z") == "zombie".
 // An unknown letter gives "unknown".
-func StateName(letter string) string {
+func stateName(letter string) string {
 	if n, ok := stateNames[letter]; ok {
 		return n
 	}

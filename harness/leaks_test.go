@@ -32,9 +32,9 @@ func expectCleanSince(t *testing.T, before harness.Snapshot) {
 	}
 }
 
-func cleanup(t *testing.T, run harness.Run, before harness.Snapshot) harness.Sweep {
+func cleanup(t *testing.T, run harness.Marker, before harness.Snapshot) harness.Swept {
 	t.Helper()
-	sw, err := harness.Cleanup(ctxFor(t, 10*time.Second), run, before)
+	sw, err := harness.Sweep(ctxFor(t, 10*time.Second), run, before)
 	if err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
@@ -42,7 +42,7 @@ func cleanup(t *testing.T, run harness.Run, before harness.Snapshot) harness.Swe
 }
 
 func TestZombieChild(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 
@@ -81,7 +81,7 @@ func TestZombieChild(t *testing.T) {
 }
 
 func TestStalledChild(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 
@@ -118,7 +118,7 @@ func TestStalledChild(t *testing.T) {
 }
 
 func TestOwnGroupKilledAsGroup(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 
@@ -147,7 +147,7 @@ func TestEscapedGrandchild(t *testing.T) {
 	if os.Getenv(harness.ReapedEnv) == "" {
 		t.Skip("needs the RunReaped wrapper as subreaper")
 	}
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 
@@ -221,7 +221,7 @@ func TestLeakedPipe(t *testing.T) {
 }
 
 func TestLeakedPipeOtherEndInChild(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	r, w, err := os.Pipe()
@@ -278,7 +278,7 @@ func TestLeakedFile(t *testing.T) {
 func TestCleanTwins(t *testing.T) {
 	t.Run("child started and waited", func(t *testing.T) {
 		before := take(t)
-		c := spawn(t, harness.Run{}, spawnOpts{}, "true")
+		c := spawn(t, harness.Marker{}, spawnOpts{}, "true")
 		c.wait(t)
 		if l := harness.Diff(before, take(t)); !l.Empty() {
 			t.Errorf("want no leaks, got:\n%s", l)
@@ -310,7 +310,7 @@ func TestCleanTwins(t *testing.T) {
 // An exec.Cmd started and not waited holds a pidfd (Go 1.23+): it shows up
 // as a child and as an fd.
 func TestUnwaitedCmdHoldsPidfd(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	cmd := execCommand("sleep", "300")
@@ -340,7 +340,7 @@ func TestUnwaitedCmdHoldsPidfd(t *testing.T) {
 // A child seen alive by a snapshot keeps its command line once it is a
 // zombie, from the registry.
 func TestZombieCmdlineFromEarlierSnapshot(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	r, w, err := os.Pipe()

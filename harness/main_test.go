@@ -30,7 +30,7 @@ func testMode(mode string) int {
 	case "clean":
 		return 0
 	case "leak", "leak-fail":
-		run := harness.NewRun("leak")
+		run := harness.NewMarker("leak")
 		pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "300"}, &syscall.ProcAttr{
 			Env: append(os.Environ(), run.Env()),
 		})

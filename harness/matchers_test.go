@@ -23,7 +23,7 @@ func failures(assert func(g Gomega)) []string {
 }
 
 func TestHaveLeaked(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 
@@ -38,7 +38,7 @@ func TestHaveLeaked(t *testing.T) {
 	waitState(t, z, 'Z')
 
 	g.Expect(harness.Take()).Should(harness.HaveLeaked(before))
-	g.Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringPid(z.pid)))
+	g.Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringProcs(HaveField("Pid", int32(z.pid)))))
 
 	msgs := failures(func(g Gomega) { g.Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before)) })
 	re := regexp.MustCompile(`(?m)` + header(1)[1:] + `  pid ` + strconv.Itoa(z.pid) + ` \[Z zombie\] ppid ` + self + ` \(harness\.test\), pgid \d+, age \d+\.\ds\n` +
@@ -78,7 +78,7 @@ func TestHaveLeakedBadActual(t *testing.T) {
 }
 
 func TestHaveZombies(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	g := NewWithT(t)
@@ -105,7 +105,7 @@ func TestHaveEscaped(t *testing.T) {
 	if !reaped() {
 		t.Skip("needs the RunReaped wrapper as subreaper")
 	}
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	g := NewWithT(t)

@@ -25,7 +25,7 @@ type measured struct {
 	out   *bufio.Reader
 }
 
-func startMeasured(t *testing.T, run harness.Run) measured {
+func startMeasured(t *testing.T, run harness.Marker) measured {
 	t.Helper()
 	cmd := exec.Command("bash", "-c", `read go; sleep 300 & exec 7</dev/null; echo ready; wait`)
 	cmd.Env = append(os.Environ(), run.Env())
@@ -60,7 +60,7 @@ func (m measured) goOn(t *testing.T) {
 }
 
 func TestOf(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	m := startMeasured(t, run)
 	pid := m.cmd.Process.Pid
 	opts := []harness.Option{harness.Of(pid), harness.WithMarker(run.ID)}
@@ -69,7 +69,7 @@ func TestOf(t *testing.T) {
 		before = take(t, opts...)
 		return before.Self == int32(pid) && len(before.Descendants) == 0
 	})
-	s := harness.Sample(ctxFor(t, time.Minute), before, 5*time.Millisecond)
+	s := sample(t, ctxFor(t, time.Minute), before, harness.PollEvery(5*time.Millisecond))
 	m.goOn(t)
 
 	var leaks harness.Leaks
@@ -91,7 +91,7 @@ func TestOf(t *testing.T) {
 	}
 	// Settle and the sampler measure the baseline's process.
 	waitSample(t, s, "a sample of bash's child and fd", func(p harness.Point) bool { return p.Children == 1 && p.FDs == 1 })
-	_, settled, err := harness.Settle(ctxFor(t, 10*time.Second), before, harness.Quiet(50*time.Millisecond))
+	settled, err := harness.Settle(ctxFor(t, 10*time.Second), before, harness.Quiet(50*time.Millisecond))
 	if err != nil || len(settled.Children) != 1 || len(settled.FDs) != 1 {
 		t.Errorf("Settle(before of pid %d): %v\n%s", pid, err, settled)
 	}

@@ -1,28 +1,80 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/onsi/gomega/gleak"
 	"github.com/onsi/gomega/types"
 )
 
-// Option configures Take, Diff, Settle, Sample, Cleanup, VerifyNone,
-// VerifyTestMain and the matchers. Each function reads the options that
-// concern it and ignores the rest, so one option list can be passed
-// everywhere:
+// Option configures Take, Diff, Settle, Sample, Sweep, VerifyNone,
+// VerifyTestMain and HaveLeaked. Each option says which of them it applies
+// to; passing one to a call it does not apply to, or a bad value (a
+// duration ≤ 0, a pid ≤ 0, a nil matcher), is refused with an error
+// wrapping ErrOption (Diff, which returns no error, panics):
 //
-//	opts := []harness.Option{harness.IgnoringFDKind(harness.FDSocket)}
-//	before, _ := harness.Take(opts...)
-//	_, leaks, _ := harness.Settle(ctx, before, opts...)
-type Option interface{ apply(*options) }
+//	filters := []harness.Option{harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDSocket))}
+//	leaks, err := harness.Settle(ctx, before, append(filters, harness.Quiet(time.Second))...)
+type Option struct {
+	name  string // as written: "Quiet(-1s)"
+	calls call   // the calls it applies to
+	err   error  // a bad value, reported by the call
+	set   func(*options)
+}
 
-type optionFunc func(*options)
+// ErrOption is wrapped by the error for an option that does not apply to
+// the call it was passed to, or has a bad value: errors.Is(err,
+// harness.ErrOption).
+var ErrOption = errors.New("harness: bad option")
 
-func (f optionFunc) apply(o *options) { f(o) }
+// call is a set of the package's calls that take options.
+type call uint16
+
+const (
+	callTake call = 1 << iota
+	callDiff
+	callSettle
+	callSample
+	callSweep
+	callVerify // VerifyNone and VerifyTestMain
+	callMatcher
+
+	// filters are the Ignoring… options: every call that diffs.
+	filters = callDiff | callSettle | callSample | callVerify | callMatcher
+	// measuring are the options saying what to measure.
+	measuring = callTake | callSettle | callSample | callVerify
+)
+
+var callNames = []string{"Take", "Diff", "Settle", "Sample", "Sweep", "VerifyNone/VerifyTestMain", "HaveLeaked"}
+
+func (c call) String() string {
+	var names []string
+	for i, n := range callNames {
+		if c&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// newOption makes an option named name for calls; err non-nil marks a bad
+// value.
+func newOption(name string, calls call, err error, set func(*options)) Option {
+	return Option{name: name, calls: calls, err: err, set: set}
+}
+
+// positive is the error for a duration option's value, nil if it is > 0.
+func positive(name string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%w: %s(%v): want a duration > 0", ErrOption, name, d)
+	}
+	return nil
+}
 
 // Defaults, in one place.
 const (
@@ -37,18 +89,26 @@ const (
 var netpollerFDs = regexp.MustCompile(`^anon_inode:\[(eventpoll|eventfd)\]$`)
 
 type options struct {
-	marker     *string // nil: default (see Take)
-	of         int32   // the measured process; 0: the baseline's, else the caller
-	goroutines bool
-	ignorePid  map[int32]bool
-	ignoreFDK  map[FDKind]bool
-	ignoreFDT  []*regexp.Regexp
-	ignoreCmd  []*regexp.Regexp
-	ignoreGo   []any // gleak.HaveLeaked filters
-	facts      []func() []Fact
-	quiet      time.Duration
-	interval   time.Duration
-	within     time.Duration
+	marker      *string // nil: default (see Take)
+	of          int32   // the measured process; 0: the baseline's, else the caller
+	goroutines  bool
+	ignoreProc  []types.GomegaMatcher // IgnoringProcs
+	ignoreFD    []types.GomegaMatcher // IgnoringFDs
+	ignoreFDT   []*regexp.Regexp      // fd targets always ignored (the netpoller's)
+	ignoreGo    []any                 // gleak.HaveLeaked filters
+	facts       []func() []Fact
+	quiet       time.Duration
+	interval    time.Duration
+	intervalSet bool // PollEvery given (Sample's default differs)
+	within      time.Duration
+}
+
+// markerOr is WithMarker's prefix, else def.
+func (o *options) markerOr(def string) string {
+	if o.marker != nil {
+		return *o.marker
+	}
+	return def
 }
 
 // self is the process to measure: Of's pid, else def (a baseline's Self)
@@ -63,19 +123,35 @@ func (o *options) self(def int32) int32 {
 	return int32(os.Getpid())
 }
 
-func newOptions(opts []Option) *options {
+// newOptions applies opts for call c, refusing any that does not apply
+// to c or has a bad value.
+func newOptions(c call, opts []Option) (*options, error) {
 	o := &options{
-		ignorePid: map[int32]bool{},
-		ignoreFDK: map[FDKind]bool{},
 		ignoreFDT: []*regexp.Regexp{netpollerFDs},
 		quiet:     defaultQuiet,
 		interval:  defaultInterval,
 		within:    defaultWithin,
 	}
 	for _, opt := range opts {
-		if opt != nil {
-			opt.apply(o)
+		switch {
+		case opt.set == nil:
+			return nil, fmt.Errorf("%w: a zero Option (use the option functions)", ErrOption)
+		case opt.err != nil:
+			return nil, opt.err
+		case opt.calls&c == 0:
+			return nil, fmt.Errorf("%w: %s does not apply to %s (only to %s)", ErrOption, opt.name, c, opt.calls)
 		}
+		opt.set(o)
+	}
+	return o, nil
+}
+
+// mustOptions is newOptions for Diff, which has no error to return: a bad
+// option is a programmer's mistake, as a bad regexp is to MustCompile.
+func mustOptions(c call, opts []Option) *options {
+	o, err := newOptions(c, opts)
+	if err != nil {
+		panic(err)
 	}
 	return o
 }
@@ -88,7 +164,7 @@ func newOptions(opts []Option) *options {
 //
 //	snap, err := harness.Take(harness.WithMarker(run.ID))
 func WithMarker(prefix string) Option {
-	return optionFunc(func(o *options) { o.marker = &prefix })
+	return newOption("WithMarker", measuring, nil, func(o *options) { o.marker = &prefix })
 }
 
 // Of measures another process: Take records the descendants and fds of
@@ -103,13 +179,13 @@ func WithMarker(prefix string) Option {
 // (same user, or root). Once pid has exited, Take fails with an error
 // satisfying errors.Is(err, ErrGone). Goroutines (WithGoroutines) and
 // CheckFinalizers concern the caller only and are skipped for another
-// process. Of(pid) with pid <= 0 is ignored.
+// process. A pid ≤ 0 is refused.
 func Of(pid int) Option {
-	return optionFunc(func(o *options) {
-		if pid > 0 && pid <= 1<<31-1 {
-			o.of = int32(pid)
-		}
-	})
+	var err error
+	if pid <= 0 || pid > 1<<31-1 {
+		err = fmt.Errorf("%w: Of(%d): want a pid > 0", ErrOption, pid)
+	}
+	return newOption("Of", measuring, err, func(o *options) { o.of = int32(pid) })
 }
 
 // WithGoroutines makes Take record the caller's goroutines
@@ -125,7 +201,7 @@ func Of(pid int) Option {
 // Recording goroutines stops the world for a moment (runtime.Stack): leave
 // it out of snapshots taken at a high rate.
 func WithGoroutines() Option {
-	return optionFunc(func(o *options) { o.goroutines = true })
+	return newOption("WithGoroutines", callTake, nil, func(o *options) { o.goroutines = true })
 }
 
 // IgnoringGoroutines makes Diff skip leaked goroutines that any of the
@@ -135,46 +211,74 @@ func WithGoroutines() Option {
 //
 //	harness.IgnoringGoroutines("net/http.(*persistConn).readLoop", gleak.IgnoringCreator("pkg.start"))
 //
-// It panics on a filter of another type (a programmer's mistake).
-func IgnoringGoroutines(filters ...any) Option {
-	for _, f := range filters {
+// A filter of another type is refused.
+func IgnoringGoroutines(goroutineFilters ...any) Option {
+	var err error
+	for _, f := range goroutineFilters {
 		switch f.(type) {
 		case string, []gleak.Goroutine, types.GomegaMatcher:
 		default:
-			panic(fmt.Sprintf("harness.IgnoringGoroutines: filter of type %T; want a string, []gleak.Goroutine or a Gomega matcher", f))
+			err = fmt.Errorf("%w: IgnoringGoroutines: filter of type %T; want a string, []gleak.Goroutine or a Gomega matcher", ErrOption, f)
 		}
 	}
-	return optionFunc(func(o *options) { o.ignoreGo = append(o.ignoreGo, filters...) })
+	return newOption("IgnoringGoroutines", filters, err, func(o *options) { o.ignoreGo = append(o.ignoreGo, goroutineFilters...) })
 }
 
-// IgnoringCmdline makes Diff skip leaked processes (children and escaped)
-// whose command line, its arguments joined by single spaces, matches re; a
-// process whose command line is unknown is matched by its name:
+// IgnoringProcs makes Diff skip leaked processes (children and escaped)
+// that m matches; m sees a Proc, so Gomega's matchers compose:
 //
-//	harness.IgnoringCmdline(regexp.MustCompile(`^sleep 300$`))
+//	harness.IgnoringProcs(gomega.HaveField("Pid", int32(cmd.Process.Pid)))
+//	harness.IgnoringProcs(gomega.HaveField("Cmdline", gomega.Equal([]string{"sleep", "300"})))
+//	harness.IgnoringProcs(Or(HaveField("Name", "sshd"), HaveField("State", "Z")))
 //
-// A nil re is ignored.
-func IgnoringCmdline(re *regexp.Regexp) Option {
-	return optionFunc(func(o *options) {
-		if re != nil {
-			o.ignoreCmd = append(o.ignoreCmd, re)
+// A matcher error counts as no match (the process stays a leak). A nil m
+// is refused.
+func IgnoringProcs(m types.GomegaMatcher) Option {
+	return newOption("IgnoringProcs", filters, nilMatcher("IgnoringProcs", m), func(o *options) { o.ignoreProc = append(o.ignoreProc, m) })
+}
+
+// IgnoringFDs makes Diff skip new fds that m matches; m sees an FD:
+//
+//	harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDSocket))
+//	harness.IgnoringFDs(gomega.HaveField("Target", gomega.MatchRegexp(`^/dev/null$`)))
+//
+// The Go netpoller's anon_inode:[eventpoll] and anon_inode:[eventfd] are
+// always ignored. A matcher error counts as no match. A nil m is refused.
+func IgnoringFDs(m types.GomegaMatcher) Option {
+	return newOption("IgnoringFDs", filters, nilMatcher("IgnoringFDs", m), func(o *options) { o.ignoreFD = append(o.ignoreFD, m) })
+}
+
+func nilMatcher(name string, m types.GomegaMatcher) error {
+	if m == nil {
+		return fmt.Errorf("%w: %s(nil): want a Gomega matcher", ErrOption, name)
+	}
+	return nil
+}
+
+// matchesAny reports whether any of ms matches actual (an error is no
+// match).
+func matchesAny(ms []types.GomegaMatcher, actual any) bool {
+	for _, m := range ms {
+		if ok, err := m.Match(actual); err == nil && ok {
+			return true
 		}
-	})
+	}
+	return false
 }
 
 // WithFacts gives the reports of Settle, VerifyNone, VerifyTestMain and
 // HaveLeaked what the caller knows of the processes a run started (see
 // Fact and Leaks.Annotate). facts is called when a report is made, after
 // the run, so it can read a journal then; it may return nil. A nil facts
-// is ignored.
+// is refused.
 //
 //	harness.VerifyNone(t, before, harness.WithFacts(func() []harness.Fact { return factsFrom(journalPath) }))
 func WithFacts(facts func() []Fact) Option {
-	return optionFunc(func(o *options) {
-		if facts != nil {
-			o.facts = append(o.facts, facts)
-		}
-	})
+	var err error
+	if facts == nil {
+		err = fmt.Errorf("%w: WithFacts(nil): want a func", ErrOption)
+	}
+	return newOption("WithFacts", callSettle|callVerify|callMatcher, err, func(o *options) { o.facts = append(o.facts, facts) })
 }
 
 // allFacts collects what every WithFacts source says.
@@ -186,59 +290,24 @@ func (o *options) allFacts() []Fact {
 	return out
 }
 
-// IgnoringPid makes Diff (and so Settle and the matchers) skip process pid,
-// as a child or escaped: harness.IgnoringPid(cmd.Process.Pid).
-func IgnoringPid(pid int) Option {
-	return optionFunc(func(o *options) { o.ignorePid[int32(pid)] = true })
-}
-
-// IgnoringFDKind makes Diff skip new fds of the given kind:
-// harness.IgnoringFDKind(harness.FDSocket).
-func IgnoringFDKind(kind FDKind) Option {
-	return optionFunc(func(o *options) { o.ignoreFDK[kind] = true })
-}
-
-// IgnoringFDTarget makes Diff skip new fds whose readlink target matches re:
-// harness.IgnoringFDTarget(regexp.MustCompile(`^/dev/null$`)). The Go
-// netpoller's anon_inode:[eventpoll] and anon_inode:[eventfd] are always
-// ignored. A nil re is ignored.
-func IgnoringFDTarget(re *regexp.Regexp) Option {
-	return optionFunc(func(o *options) {
-		if re != nil {
-			o.ignoreFDT = append(o.ignoreFDT, re)
-		}
-	})
-}
-
 // Quiet sets how long Settle waits for an unchanged, non-empty diff before
 // calling it a stable leak (default 300ms): harness.Quiet(time.Second).
-// Values <= 0 keep the default.
+// VerifyNone and VerifyTestMain settle too. A value ≤ 0 is refused.
 func Quiet(d time.Duration) Option {
-	return optionFunc(func(o *options) {
-		if d > 0 {
-			o.quiet = d
-		}
-	})
+	return newOption("Quiet", callSettle|callVerify, positive("Quiet", d), func(o *options) { o.quiet = d })
 }
 
-// PollEvery sets the interval between Settle's and Cleanup's snapshots
-// (default 20ms): harness.PollEvery(50*time.Millisecond). Values <= 0 keep
-// the default.
+// PollEvery sets the interval between snapshots of every call that polls:
+// Settle, VerifyNone, VerifyTestMain and Sweep (default 20ms), and Sample
+// (default 25ms): harness.PollEvery(50*time.Millisecond). A value ≤ 0 is
+// refused.
 func PollEvery(d time.Duration) Option {
-	return optionFunc(func(o *options) {
-		if d > 0 {
-			o.interval = d
-		}
-	})
+	return newOption("PollEvery", callSettle|callSample|callSweep|callVerify, positive("PollEvery", d), func(o *options) { o.interval, o.intervalSet = d, true })
 }
 
 // Within bounds how long VerifyNone lets leaks settle (default 5s):
-// harness.VerifyNone(t, before, harness.Within(10*time.Second)). Values <= 0
-// keep the default.
+// harness.VerifyNone(t, before, harness.Within(10*time.Second)). A value ≤ 0
+// is refused.
 func Within(d time.Duration) Option {
-	return optionFunc(func(o *options) {
-		if d > 0 {
-			o.within = d
-		}
-	})
+	return newOption("Within", callVerify, positive("Within", d), func(o *options) { o.within = d })
 }

@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/onsi/gomega"
+
 	"github.com/leakgate/leakgate/harness"
 )
 
@@ -54,12 +56,12 @@ func TestMeasuringSpawnsNothing(t *testing.T) {
 	}
 	_ = leaks.CheckFinalizers().String()
 	harness.Remember(os.Getpid(), []string{"x"}, "test")
-	s := harness.Sample(context.Background(), before, time.Millisecond)
+	s := sample(t, context.Background(), before, harness.PollEvery(time.Millisecond))
 	waitSample(t, s, "a sample", func(p harness.Point) bool { return p.FDs >= 2 })
 	s.Stop()
-	_, _, _ = harness.Settle(ctxFor(t, time.Second), before, harness.Quiet(time.Millisecond))
+	_, _ = harness.Settle(ctxFor(t, time.Second), before, harness.Quiet(time.Millisecond))
 	var rec recorder
-	harness.VerifyNone(&rec, before, harness.Quiet(time.Millisecond), harness.IgnoringFDKind(harness.FDPipe))
+	harness.VerifyNone(&rec, before, harness.Quiet(time.Millisecond), harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDPipe)))
 
 	if got := childrenUsage(t); got != usage {
 		t.Errorf("a child was reaped while measuring: RUSAGE_CHILDREN went from %+v to %+v", usage, got)
@@ -76,10 +78,10 @@ func TestMeasuringSpawnsNothing(t *testing.T) {
 // snapshot sees every one, with its command line and marker.
 func TestHundredsOfDescendants(t *testing.T) {
 	const n = 300
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
-	s := harness.Sample(ctxFor(t, time.Minute), before, 10*time.Millisecond)
+	s := sample(t, ctxFor(t, time.Minute), before, harness.PollEvery(10*time.Millisecond))
 	t.Cleanup(func() { s.Stop() })
 	bash := spawn(t, run, spawnOpts{setpgid: true}, "bash", "-c", fmt.Sprintf("for i in $(seq %d); do sleep 300 & done; wait", n))
 	t.Cleanup(func() { unix.Kill(-bash.pid, unix.SIGKILL) })
@@ -112,8 +114,8 @@ func TestHundredsOfDescendants(t *testing.T) {
 // An exec keeps pid and start time but replaces command line and
 // environment: a snapshot after it reads them afresh.
 func TestExecIsSeen(t *testing.T) {
-	run := harness.NewRun(t.Name())
-	other := harness.NewRun(t.Name() + "-after-exec")
+	run := harness.NewMarker(t.Name())
+	other := harness.NewMarker(t.Name() + "-after-exec")
 	before := take(t)
 	sweepAfter(t, run, before)
 	sweepAfter(t, other, before)
@@ -154,12 +156,12 @@ func TestExecIsSeen(t *testing.T) {
 // command line (no false negative), and nothing left once the churn is
 // over (no false positive).
 func TestConcurrentMeasuringUnderChurn(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	stable := spawn(t, run, spawnOpts{}, "sleep", "300")
 	waitState(t, stable, 'S')
-	s := harness.Sample(ctxFor(t, time.Minute), before, 2*time.Millisecond)
+	s := sample(t, ctxFor(t, time.Minute), before, harness.PollEvery(2*time.Millisecond))
 	t.Cleanup(func() { s.Stop() })
 
 	done := make(chan struct{})
@@ -251,7 +253,7 @@ func measureOwn() int {
 		fmt.Fprintf(os.Stderr, "measure-own: "+format+"\n", args...)
 		return 1
 	}
-	run := harness.NewRun("own")
+	run := harness.NewMarker("own")
 	before, err := harness.Take()
 	if err != nil {
 		return fail("%v", err)
@@ -259,7 +261,7 @@ func measureOwn() int {
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		harness.Cleanup(ctx, run, before)
+		harness.Sweep(ctx, run, before)
 	}()
 	env := append(os.Environ(), run.Env())
 	for range 20 {
@@ -314,7 +316,7 @@ func TestSamplerFDsAreNotLeaks(t *testing.T) {
 	before := take(t)
 	var samplers []*harness.Sampler
 	for range 2 {
-		s := harness.Sample(ctxFor(t, time.Minute), before, time.Nanosecond)
+		s := sample(t, ctxFor(t, time.Minute), before, harness.PollEvery(time.Nanosecond))
 		t.Cleanup(func() { s.Stop() })
 		samplers = append(samplers, s)
 	}

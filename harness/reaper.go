@@ -194,10 +194,10 @@ func (in *innerProc) wait(stderr io.Writer, id string) int {
 // sweep (survivors).
 func writeLeftBehind(b *strings.Builder, found, survivors []Proc) {
 	for _, p := range found {
-		fmt.Fprintf(b, "  pid %d (%s) [%s %s] %s   [%s=%s]\n", p.Pid, p.Name, p.State, StateName(p.State), shellquote.JoinMax(p.Cmdline, maxQuoted), MarkerEnv, p.Marker)
+		fmt.Fprintf(b, "  pid %d (%s) [%s %s] %s   [%s=%s]\n", p.Pid, p.Name, p.State, stateName(p.State), shellquote.JoinMax(p.Cmdline, maxQuoted), MarkerEnv, p.Marker)
 	}
 	for _, p := range survivors {
-		fmt.Fprintf(b, "  still present after %v: pid %d (%s) [%s %s]\n", sweepLimit, p.Pid, p.Name, p.State, StateName(p.State))
+		fmt.Fprintf(b, "  still present after %v: pid %d (%s) [%s %s]\n", sweepLimit, p.Pid, p.Name, p.State, stateName(p.State))
 	}
 }
 

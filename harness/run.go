@@ -19,34 +19,42 @@ const MarkerEnv = "LEAKGATE_RUN"
 // wrapper's run id, the prefix of every Run ID made in that process.
 const ReapedEnv = "LEAKGATE_REAPED"
 
-// Run is one measured run, named by its marker value.
+// Marker names one measured run: the LEAKGATE_RUN value every process the
+// run starts carries (Env), so that Take finds the ones that escape its
+// tree and Sweep kills what is left:
+//
+//	m := harness.NewMarker("stall")
+//	cmd.Env = append(os.Environ(), m.Env())
+//	…
+//	swept, err := harness.Sweep(ctx, m, before)
 //
 // Its ID has the form "<prefix>/<pid>.<seq>.<sub>": prefix is this
 // process's ReapedEnv value (so RunReaped can sweep it) or a random id made
 // once per process; pid is this process's pid (ginkgo -p workers never
-// collide); seq counts NewRun calls in this process. Because pid and seq are
+// collide); seq counts NewMarker calls in this process. Because pid and seq are
 // each followed by '.', no ID is a prefix of another, and the prefix match
-// used by WithMarker and Cleanup never confuses two runs.
-type Run struct{ ID string }
+// used by WithMarker and Sweep never confuses two runs.
+type Marker struct{ ID string }
 
 var runSeq atomic.Uint64
 
-// NewRun returns a fresh run named after sub, e.g. NewRun("stall-after-64KiB").
+// NewMarker returns a fresh marker named after sub, e.g.
+// NewMarker("stall-after-64KiB").
 // Characters of sub outside [A-Za-z0-9._-] become '_'; an empty sub becomes
-// "run". Give the processes the run starts r.Env() in their environment.
-func NewRun(sub string) Run {
+// "run". Give the processes the run starts m.Env() in their environment.
+func NewMarker(sub string) Marker {
 	n := runSeq.Add(1)
-	return Run{ID: ProcessMarker() + strconv.FormatUint(n, 10) + "." + cleanSub(sub)}
+	return Marker{ID: ProcessMarker() + strconv.FormatUint(n, 10) + "." + cleanSub(sub)}
 }
 
-// Env returns the environment entry that tags a process with the run,
-// "LEAKGATE_RUN=<id>": cmd.Env = append(os.Environ(), run.Env()).
-func (r Run) Env() string { return MarkerEnv + "=" + r.ID }
+// Env returns the environment entry that tags a process with the marker,
+// "LEAKGATE_RUN=<id>": cmd.Env = append(os.Environ(), m.Env()).
+func (r Marker) Env() string { return MarkerEnv + "=" + r.ID }
 
 // String returns the run id.
-func (r Run) String() string { return r.ID }
+func (r Marker) String() string { return r.ID }
 
-// ProcessMarker returns the marker prefix shared by every Run this process
+// ProcessMarker returns the marker prefix shared by every Marker this process
 // makes, "<prefix>/<pid>.". Take uses it by default to find escaped
 // processes: harness.Take(harness.WithMarker(harness.ProcessMarker())).
 func ProcessMarker() string {

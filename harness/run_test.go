@@ -27,7 +27,7 @@ func TestNewRun(t *testing.T) {
 		t.Errorf("ProcessMarker() = %q, want prefix %s/ (the wrapper's run id)", pm, v)
 	}
 	for _, tt := range tests {
-		r := harness.NewRun(tt.sub)
+		r := harness.NewMarker(tt.sub)
 		re := regexp.MustCompile(`^` + regexp.QuoteMeta(pm) + `\d+` + regexp.QuoteMeta(tt.wantSuffix) + `$`)
 		if !re.MatchString(r.ID) {
 			t.Errorf("NewRun(%q).ID = %q, want match %s", tt.sub, r.ID, re)
@@ -42,7 +42,7 @@ func TestNewRun(t *testing.T) {
 func TestRunIDsArePrefixFree(t *testing.T) {
 	var ids []string
 	for i := range 25 {
-		ids = append(ids, harness.NewRun(strings.Repeat("a", i%3)).ID)
+		ids = append(ids, harness.NewMarker(strings.Repeat("a", i%3)).ID)
 	}
 	for i, a := range ids {
 		for j, b := range ids {

@@ -11,13 +11,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultSampleEvery is Sample's interval when given none: frequent enough
-// to catch a burst of zombies between two reaps, rare enough that sampling
-// costs a few percent of a core on a machine with a hundred or so
-// processes (a snapshot's cost grows with the processes on the machine:
-// docs/design/snapshots.md has the figures; each Timeline records its own
-// Busy and CPU).
-const DefaultSampleEvery = 25 * time.Millisecond
+// sampleEvery is Sample's interval unless PollEvery says otherwise:
+// frequent enough to catch a burst of zombies between two reaps, rare
+// enough that sampling costs a few percent of a core on a machine with a
+// hundred or so processes (a snapshot's cost grows with the processes on
+// the machine: docs/design/snapshots.md has the figures; each Timeline
+// records its own Busy and CPU).
+const sampleEvery = 25 * time.Millisecond
 
 // Point is one sample of a Timeline: the leak counts at At, as Diff against
 // the baseline would give them (Children includes Zombies).
@@ -99,14 +99,14 @@ type Sampler struct {
 	haveLast bool
 }
 
-// Sample starts sampling in a goroutine: every interval (DefaultSampleEvery
-// if every <= 0), starting at once, it takes a snapshot of the baseline's
+// Sample starts sampling in a goroutine: every 25ms (PollEvery), starting
+// at once, it takes a snapshot of the baseline's
 // process (or of Of's) with the baseline's marker (or WithMarker's) and
 // records the Diff counts against baseline (opts' Ignoring… options apply).
 // Sampling stops when ctx ends, the measured process is gone, or Stop is
 // called.
 //
-//	s := harness.Sample(ctx, before, 25*time.Millisecond)
+//	s, err := harness.Sample(ctx, before, harness.PollEvery(10*time.Millisecond))
 //	… run …
 //	tl := s.Stop()
 //	AddReportEntry("timeline", tl)
@@ -114,13 +114,18 @@ type Sampler struct {
 // A sample reads /proc/*/stat and the fd table and nothing else for
 // processes it has seen before (see Take); it starts no process. A sample
 // that takes longer than the interval delays the next one (ticks are not
-// queued). Snapshots that fail count in Timeline.Failed.
-func Sample(ctx context.Context, baseline Snapshot, every time.Duration, opts ...Option) *Sampler {
-	if every <= 0 {
-		every = DefaultSampleEvery
+// queued). Snapshots that fail count in Timeline.Failed. The only error is
+// a refused option.
+func Sample(ctx context.Context, baseline Snapshot, opts ...Option) (*Sampler, error) {
+	o, err := newOptions(callSample, opts)
+	if err != nil {
+		return nil, err
 	}
-	o := newOptions(append([]Option{WithMarker(baseline.Marker)}, opts...))
-	spec := scanSpec{self: o.self(baseline.Self), marker: *o.marker}
+	every := sampleEvery
+	if o.intervalSet {
+		every = o.interval
+	}
+	spec := scanSpec{self: o.self(baseline.Self), marker: o.markerOr(baseline.Marker)}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Sampler{cancel: cancel, done: make(chan struct{}), tl: Timeline{Every: every}}
 	start := time.Now()
@@ -161,7 +166,7 @@ func Sample(ctx context.Context, baseline Snapshot, every time.Duration, opts ..
 			s.tl.Points = append(s.tl.Points, last)
 		}
 	}()
-	return s
+	return s, nil
 }
 
 // record adds p to the timeline if its counts changed, and to the peak.

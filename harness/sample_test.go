@@ -23,11 +23,11 @@ func waitSample(t *testing.T, s *harness.Sampler, what string, cond func(harness
 // Three zombies that are reaped before the run ends: the final counts are
 // clean, the peak is not.
 func TestSampleTimeline(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	const every = 5 * time.Millisecond
-	s := harness.Sample(ctxFor(t, time.Minute), before, every)
+	s := sample(t, ctxFor(t, time.Minute), before, harness.PollEvery(every))
 	t.Cleanup(func() { s.Stop() })
 	waitSample(t, s, "the first sample", func(harness.Point) bool { return true })
 
@@ -87,15 +87,15 @@ func TestSampleTimeline(t *testing.T) {
 
 func TestSampleStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := harness.Sample(ctx, take(t), 0)
+	s := sample(t, ctx, take(t))
 	waitSample(t, s, "the first sample", func(harness.Point) bool { return true })
 	cancel()
 	done := make(chan harness.Timeline)
 	go func() { done <- s.Stop() }()
 	select {
 	case tl := <-done:
-		if tl.Every != harness.DefaultSampleEvery || tl.Samples == 0 {
-			t.Errorf("Every %v (want the default %v), Samples %d (want > 0)", tl.Every, harness.DefaultSampleEvery, tl.Samples)
+		if tl.Every != 25*time.Millisecond || tl.Samples == 0 {
+			t.Errorf("Every %v (want the default %v), Samples %d (want > 0)", tl.Every, 25*time.Millisecond, tl.Samples)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stop did not return after the context ended")

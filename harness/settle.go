@@ -12,11 +12,11 @@ import (
 // Settle retries Take and Diff until the leaks settle: it returns as soon as
 // nothing leaked, or once the same non-empty diff has held for the quiet
 // window (Quiet, default 300ms: a stable leak), or when ctx is done, in which
-// case it returns the last snapshot and leaks with ctx.Err().
+// case it returns the last leaks with ctx.Err().
 //
 //	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 //	defer cancel()
-//	_, leaks, err := harness.Settle(ctx, before)
+//	leaks, err := harness.Settle(ctx, before)
 //
 // Snapshots are taken every 20ms (PollEvery) of the baseline's process
 // (unless Of says otherwise) with the baseline's marker (unless WithMarker
@@ -24,9 +24,16 @@ import (
 // state changes (a child going from S to Z, a new fd) restarts the quiet
 // window. The returned Leaks are attributed (see Leaks.Attribute) and
 // annotated with WithFacts' facts. A Take error ends Settle with that error.
-func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, Leaks, error) {
-	o := newOptions(append([]Option{WithMarker(baseline.Marker)}, opts...))
-	spec := scanSpec{self: o.self(baseline.Self), marker: *o.marker, goroutines: baseline.Goroutines != nil}
+func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Leaks, error) {
+	o, err := newOptions(callSettle, opts)
+	if err != nil {
+		return Leaks{Baseline: baseline}, err
+	}
+	return settle(ctx, baseline, o)
+}
+
+func settle(ctx context.Context, baseline Snapshot, o *options) (Leaks, error) {
+	spec := scanSpec{self: o.self(baseline.Self), marker: o.markerOr(baseline.Marker), goroutines: baseline.Goroutines != nil}
 	var (
 		lastKey string
 		since   time.Time
@@ -35,17 +42,17 @@ func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, L
 	for {
 		now, err := scan(spec)
 		if err != nil {
-			return now, Leaks{Baseline: baseline}, fmt.Errorf("harness: settle: %w", err)
+			return Leaks{Baseline: baseline}, fmt.Errorf("harness: settle: %w", err)
 		}
 		leaks := diff(baseline, now, o)
 		if leaks.Empty() {
-			return now, leaks, nil
+			return leaks, nil
 		}
 		key := leaks.identity()
 		if key != lastKey {
 			lastKey, since = key, time.Now()
 		} else if time.Since(since) >= o.quiet {
-			return now, o.report(leaks), nil
+			return o.report(leaks), nil
 		}
 		if timer == nil {
 			timer = time.NewTimer(o.interval)
@@ -55,7 +62,7 @@ func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Snapshot, L
 		}
 		select {
 		case <-ctx.Done():
-			return now, o.report(leaks), ctx.Err()
+			return o.report(leaks), ctx.Err()
 		case <-timer.C:
 		}
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestSettleChildReapedSoonIsEmpty(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	c := spawn(t, run, spawnOpts{}, "sleep", "0.1")
@@ -21,7 +21,7 @@ func TestSettleChildReapedSoonIsEmpty(t *testing.T) {
 	}()
 	t.Cleanup(func() { <-done })
 
-	_, leaks, err := harness.Settle(ctxFor(t, 10*time.Second), before)
+	leaks, err := harness.Settle(ctxFor(t, 10*time.Second), before)
 	if err != nil {
 		t.Fatalf("Settle: %v", err)
 	}
@@ -34,33 +34,33 @@ func TestSettleChildReapedSoonIsEmpty(t *testing.T) {
 }
 
 func TestSettleStableZombie(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	z := spawn(t, run, spawnOpts{}, "true")
 	waitState(t, z, 'Z')
 
-	now, leaks, err := harness.Settle(ctxFor(t, 10*time.Second), before, harness.Quiet(100*time.Millisecond))
+	leaks, err := harness.Settle(ctxFor(t, 10*time.Second), before, harness.Quiet(100*time.Millisecond))
 	if err != nil {
 		t.Fatalf("Settle: %v (want a stable leak before the deadline)", err)
 	}
 	if len(leaks.Children) != 1 || leaks.Children[0].Pid != int32(z.pid) || leaks.Children[0].State != "Z" {
 		t.Errorf("Settle: want the zombie %d as the only leak, got:\n%s", z.pid, leaks)
 	}
-	if len(now.Zombies()) != 1 {
-		t.Errorf("snapshot Zombies() = %v, want one", now.Zombies())
+	if len(leaks.Zombies()) != 1 {
+		t.Errorf("Leaks.Zombies() = %v, want one", leaks.Zombies())
 	}
 }
 
 func TestSettleDeadline(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	c := spawn(t, run, spawnOpts{}, "sleep", "300")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, leaks, err := harness.Settle(ctx, before, harness.Quiet(time.Hour))
+	leaks, err := harness.Settle(ctx, before, harness.Quiet(time.Hour))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Settle error = %v, want context.DeadlineExceeded", err)
 	}
@@ -70,7 +70,7 @@ func TestSettleDeadline(t *testing.T) {
 }
 
 func TestVerifyNone(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 

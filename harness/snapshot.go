@@ -127,12 +127,11 @@ func zombies(lists ...[]Proc) []Proc {
 // them by pid, start time and exec image). The fd list may include fds other
 // goroutines open and close concurrently.
 func Take(opts ...Option) (Snapshot, error) {
-	o := newOptions(opts)
-	marker := ProcessMarker()
-	if o.marker != nil {
-		marker = *o.marker
+	o, err := newOptions(callTake, opts)
+	if err != nil {
+		return Snapshot{}, err
 	}
-	return scan(scanSpec{self: o.self(0), marker: marker, goroutines: o.goroutines})
+	return scan(scanSpec{self: o.self(0), marker: o.markerOr(ProcessMarker()), goroutines: o.goroutines})
 }
 
 // bootTime is the boot instant every Started value of this process is

@@ -44,7 +44,7 @@ func TestTakeSelf(t *testing.T) {
 // Take runs while 200 short-lived children come and go: it never fails, and
 // (under -race) never races.
 func TestTakeWithVanishingProcesses(t *testing.T) {
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
 	var wg sync.WaitGroup
@@ -87,14 +87,14 @@ func TestMarkerPrefix(t *testing.T) {
 	if os.Getenv(harness.ReapedEnv) == "" {
 		t.Skip("needs the RunReaped wrapper as subreaper")
 	}
-	runA := harness.NewRun("a")
-	runB := harness.NewRun("b")
-	foreign := harness.Run{ID: "lgforeign0000/1.1.x"}
+	runA := harness.NewMarker("a")
+	runB := harness.NewMarker("b")
+	foreign := harness.Marker{ID: "lgforeign0000/1.1.x"}
 	before := take(t)
-	for _, r := range []harness.Run{runA, runB, foreign} {
+	for _, r := range []harness.Marker{runA, runB, foreign} {
 		sweepAfter(t, r, before)
 	}
-	escape := func(r harness.Run) {
+	escape := func(r harness.Marker) {
 		c := spawn(t, r, spawnOpts{}, "bash", "-c", "sleep 300 & exit 0")
 		c.wait(t)
 		poll(t, "the escaped sleep of "+r.ID, func() bool {
@@ -118,18 +118,18 @@ func TestMarkerPrefix(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		opt  harness.Option
+		opts []harness.Option
 		want []string
 	}{
-		{"run A sees none", harness.WithMarker(runA.ID), nil},
-		{"run B sees its own", harness.WithMarker(runB.ID), []string{runB.ID}},
-		{"foreign sees its own", harness.WithMarker(foreign.ID), []string{foreign.ID}},
+		{"run A sees none", []harness.Option{harness.WithMarker(runA.ID)}, nil},
+		{"run B sees its own", []harness.Option{harness.WithMarker(runB.ID)}, []string{runB.ID}},
+		{"foreign sees its own", []harness.Option{harness.WithMarker(foreign.ID)}, []string{foreign.ID}},
 		{"default: this process's runs only", nil, []string{runB.ID}},
-		{"none", harness.WithMarker(""), nil},
+		{"none", []harness.Option{harness.WithMarker("")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := markers(take(t, tt.opt).Escaped)
+			got := markers(take(t, tt.opts...).Escaped)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("escaped markers = %q, want %q", got, tt.want)
 			}
@@ -139,7 +139,7 @@ func TestMarkerPrefix(t *testing.T) {
 
 // runTrue starts `true` tagged with run and waits for it. It reports errors
 // instead of failing, so goroutines can call it.
-func runTrue(run harness.Run) error {
+func runTrue(run harness.Marker) error {
 	pid, err := syscall.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{Env: append(os.Environ(), run.Env())})
 	if err != nil {
 		return err

@@ -29,7 +29,12 @@ type TB interface {
 // process (see Of).
 func VerifyNone(t TB, baseline Snapshot, opts ...Option) {
 	t.Helper()
-	leaks, err := verify(baseline, opts)
+	o, err := newOptions(callVerify, opts)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	leaks, err := verify(baseline, o)
 	switch {
 	case err != nil:
 		t.Error(err)
@@ -39,11 +44,10 @@ func VerifyNone(t TB, baseline Snapshot, opts ...Option) {
 }
 
 // verify settles within the Within bound and checks finalizers.
-func verify(baseline Snapshot, opts []Option) (Leaks, error) {
-	o := newOptions(opts)
+func verify(baseline Snapshot, o *options) (Leaks, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.within)
 	defer cancel()
-	_, leaks, err := Settle(ctx, baseline, opts...)
+	leaks, err := settle(ctx, baseline, o)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return leaks, err
 	}
@@ -79,7 +83,12 @@ func VerifyTestMain(m TestingM, opts ...Option) {
 
 // verifyMain is VerifyTestMain's inner side, writing its report to w.
 func verifyMain(m TestingM, w io.Writer, opts []Option) int {
-	before, err := Take(append([]Option{WithGoroutines()}, opts...)...)
+	o, err := newOptions(callVerify, opts)
+	if err != nil {
+		fmt.Fprintf(w, "harness.VerifyTestMain: %v\n", err)
+		return 2
+	}
+	before, err := scan(scanSpec{self: o.self(0), marker: o.markerOr(ProcessMarker()), goroutines: true})
 	if err != nil {
 		code := m.Run()
 		fmt.Fprintf(w, "harness.VerifyTestMain: baseline: %v\n", err)
@@ -88,7 +97,7 @@ func verifyMain(m TestingM, w io.Writer, opts []Option) int {
 	if code := m.Run(); code != 0 {
 		return code
 	}
-	leaks, err := verify(before, opts)
+	leaks, err := verify(before, o)
 	if err != nil {
 		fmt.Fprintf(w, "harness.VerifyTestMain: %v\n", err)
 		return 1

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/leakgate/leakgate/harness"
 )
 
@@ -23,7 +25,7 @@ func noAutoGC(t *testing.T) {
 
 func TestVerifyNoneEveryKind(t *testing.T) {
 	noAutoGC(t)
-	run := harness.NewRun(t.Name())
+	run := harness.NewMarker(t.Name())
 	before := take(t, harness.WithGoroutines())
 	sweepAfter(t, run, before)
 	opts := []harness.Option{harness.Quiet(100 * time.Millisecond), harness.Within(5 * time.Second)}
@@ -62,8 +64,8 @@ func TestVerifyNoneEveryKind(t *testing.T) {
 	// Known leaks can be ignored.
 	var ignoring recorder
 	harness.VerifyNone(&ignoring, before, append(opts,
-		harness.IgnoringCmdline(regexp.MustCompile(`^true$`)),
-		harness.IgnoringFDKind(harness.FDPipe),
+		harness.IgnoringProcs(gomega.HaveField("Cmdline", gomega.Equal([]string{"true"}))),
+		harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDPipe)),
 		harness.IgnoringGoroutines("github.com/leakgate/leakgate/harness_test.leakGoroutine.func1"),
 	)...)
 	if len(ignoring.errors) != 0 {
@@ -102,7 +104,7 @@ func verifyMode(mode string) {
 		sys := &syscall.SysProcAttr{}
 		if tagged {
 			// The wrapper sweeps it.
-			env = append(env, harness.NewRun("verify").Env())
+			env = append(env, harness.NewMarker("verify").Env())
 		} else {
 			// Nothing sweeps an untagged sleep: it must not outlive this
 			// process.
@@ -148,8 +150,8 @@ func verifyMode(mode string) {
 			harness.VerifyTestMain(m, harness.Quiet(100*time.Millisecond))
 		}
 		harness.VerifyTestMain(m, harness.Quiet(100*time.Millisecond),
-			harness.IgnoringCmdline(regexp.MustCompile(`^sleep 300$`)),
-			harness.IgnoringFDTarget(regexp.MustCompile(`^/dev/null$`)))
+			harness.IgnoringProcs(gomega.HaveField("Cmdline", gomega.Equal([]string{"sleep", "300"}))),
+			harness.IgnoringFDs(gomega.HaveField("Target", gomega.MatchRegexp(`^/dev/null$`))))
 	}
 	fail(fmt.Errorf("VerifyTestMain returned"))
 }

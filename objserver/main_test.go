@@ -39,7 +39,7 @@ func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buff
 			keep = append(keep, kv)
 		}
 	}
-	cmd.Env = append(append(keep, asCommandEnv+"=1", harness.NewRun("objserver-cmd").Env()), env...)
+	cmd.Env = append(append(keep, asCommandEnv+"=1", harness.NewMarker("objserver-cmd").Env()), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	t.Cleanup(func() {

@@ -291,7 +291,7 @@ func TestAbortDropsInflightReaders(t *testing.T) {
 				stalled = append(stalled, m.Chunks[0])
 			}
 			stderr := devNull(t) // opened before the baseline: it is not the restore's
-			run := harness.NewRun("abort-" + policy.String())
+			run := harness.NewMarker("abort-" + policy.String())
 			before, err := harness.Take(harness.WithMarker(run.ID))
 			if err != nil {
 				t.Fatal(err)
@@ -299,7 +299,7 @@ func TestAbortDropsInflightReaders(t *testing.T) {
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				if _, err := harness.Cleanup(ctx, run, before); err != nil {
+				if _, err := harness.Sweep(ctx, run, before); err != nil {
 					t.Error(err)
 				}
 			})
@@ -352,7 +352,7 @@ func TestCancelDropsInflightReaders(t *testing.T) {
 		stalled = append(stalled, m.Chunks[0])
 	}
 	stderr := devNull(t)
-	run := harness.NewRun("cancel")
+	run := harness.NewMarker("cancel")
 	before, err := harness.Take(harness.WithMarker(run.ID))
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +360,7 @@ func TestCancelDropsInflightReaders(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := harness.Cleanup(ctx, run, before); err != nil {
+		if _, err := harness.Sweep(ctx, run, before); err != nil {
 			t.Error(err)
 		}
 	})

@@ -395,7 +395,7 @@ func TestTargetDBClosedOnEveryPath(t *testing.T) {
 			if target == "" {
 				target = filepath.Join(t.TempDir(), "db")
 			}
-			run := harness.NewRun("target-" + strings.ReplaceAll(tc.name, " ", "-"))
+			run := harness.NewMarker("target-" + strings.ReplaceAll(tc.name, " ", "-"))
 			a := s.adapter(t, append(tc.env, run.Env())...)
 			if tc.cancel {
 				a.Config = stallingConfig(t, s, stalled)
@@ -409,7 +409,7 @@ func TestTargetDBClosedOnEveryPath(t *testing.T) {
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				if _, err := harness.Cleanup(ctx, run, before); err != nil {
+				if _, err := harness.Sweep(ctx, run, before); err != nil {
 					t.Error(err)
 				}
 			})
@@ -474,7 +474,7 @@ func stallingConfig(t *testing.T, s *store, stalled []string) *adapter.Config {
 
 // waitForSleepers polls until n `sleep` processes of run are in flight,
 // or ctx ends (then it returns nil: the restore returned first).
-func waitForSleepers(ctx context.Context, run harness.Run, n int) error {
+func waitForSleepers(ctx context.Context, run harness.Marker, n int) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for ctx.Err() == nil {
 		now, err := harness.Take(harness.WithMarker(run.ID))

@@ -209,16 +209,17 @@ func newSpecRun(ctx context.Context, name string) *specRun {
 	dir := GinkgoT().TempDir()
 	stderr, err := os.Create(filepath.Join(dir, "stderr.log"))
 	Expect(err).NotTo(HaveOccurred())
-	s := &specRun{run: harness.NewRun(name), dir: dir, journal: filepath.Join(dir, "journal.jsonl"), stderr: stderr}
+	s := &specRun{run: harness.NewMarker(name), dir: dir, journal: filepath.Join(dir, "journal.jsonl"), stderr: stderr}
 	DeferCleanup(stderr.Close)
 
 	goroutines := gleak.Goroutines()
 	s.before, err = harness.Take(harness.WithMarker(s.run.ID))
 	Expect(err).NotTo(HaveOccurred())
-	s.sampler = harness.Sample(ctx, s.before, harness.DefaultSampleEvery)
+	s.sampler, err = harness.Sample(ctx, s.before)
+	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func(ctx SpecContext) {
 		s.stopSampling() // if the spec never settled (it failed first)
-		sweep, err := harness.Cleanup(ctx, s.run, s.before)
+		sweep, err := harness.Sweep(ctx, s.run, s.before)
 		Expect(err).NotTo(HaveOccurred(), "cleanup of run %s", s.run)
 		if !sweep.Empty() {
 			AddReportEntry("cleanup", fmt.Sprintf("killed %d, reaped %d", len(sweep.Killed), len(sweep.Reaped)))
@@ -245,7 +246,7 @@ func (s *specRun) settle(ctx context.Context, quiet time.Duration) harness.Leaks
 	s.stopSampling()
 	ctx, cancel := context.WithTimeout(ctx, quiet+15*time.Second)
 	defer cancel()
-	_, leaks, err := harness.Settle(ctx, s.before, harness.Quiet(quiet), harness.WithFacts(s.facts))
+	leaks, err := harness.Settle(ctx, s.before, harness.Quiet(quiet), harness.WithFacts(s.facts))
 	Expect(err).NotTo(HaveOccurred(), "settling:\n%s", leaks)
 	s.reportAttribution(leaks)
 	return leaks

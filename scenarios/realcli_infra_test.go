@@ -252,7 +252,7 @@ func startObjServer(ctx context.Context, t *realCLIs, dir, faultSpec string) (*o
 		}
 	}
 	cmd.Env = append(env,
-		harness.NewRun("objserver").Env(),
+		harness.NewMarker("objserver").Env(),
 		fakecli.EnvBucket+"="+w.Bucket,
 		fakecli.EnvFaults+"="+faultSpec,
 		fakecli.EnvJournal+"="+o.journal,

@@ -204,7 +204,7 @@ func writeScaleFixture(ctx context.Context, dir string) (scaleFixture, error) {
 	a := &adapter.Adapter{
 		Config: w.configs["local"],
 		Policy: adapter.KillGroup,
-		Env:    w.env(harness.NewRun("scale-fixture").Env(), fakecli.EnvBucket+"="+fx.large),
+		Env:    w.env(harness.NewMarker("scale-fixture").Env(), fakecli.EnvBucket+"="+fx.large),
 		Stderr: stderr,
 	}
 	start := time.Now()

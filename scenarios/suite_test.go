@@ -54,7 +54,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	sweepCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	sweep, err := harness.Cleanup(sweepCtx, harness.Run{ID: harness.ProcessMarker()}, harness.Snapshot{})
+	sweep, err := harness.Sweep(sweepCtx, harness.Marker{ID: harness.ProcessMarker()}, harness.Snapshot{})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(sweep.Killed).To(BeEmpty(), "processes of this suite were still running after every spec had cleaned up")
 }, func() {

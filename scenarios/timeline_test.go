@@ -11,7 +11,7 @@ import (
 // Report entries every measured spec records besides reports.EntryName.
 const (
 	// timelineEntry holds the spec's harness.Timeline: the leak counts
-	// sampled every harness.DefaultSampleEvery from the baseline until
+	// sampled every harness.PollEvery(25*time.Millisecond) from the baseline until
 	// settling started (JSON: every_ns, points [{at_ns, children, zombies,
 	// escaped, fds}], peak, samples, failed, busy_ns).
 	timelineEntry = "timeline"

@@ -163,7 +163,7 @@ func sharedConfig(name string) string {
 
 // specRun is what one spec needs to run a restore and measure it.
 type specRun struct {
-	run     harness.Run
+	run     harness.Marker
 	dir     string   // the spec's temp dir
 	journal string   // LEAKGATE_JOURNAL
 	stderr  *os.File // the storage commands' stderr

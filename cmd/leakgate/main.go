@@ -136,7 +136,7 @@ func sweep(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	s, err := harness.Cleanup(ctx, harness.Run{ID: prefix}, harness.Snapshot{})
+	s, err := harness.Sweep(ctx, harness.Marker{ID: prefix}, harness.Snapshot{})
 	for _, p := range s.Killed {
 		fmt.Fprintf(stdout, "killed %s\n", p)
 	}

@@ -73,7 +73,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestSweepKillsTaggedProcesses(t *testing.T) {
-	r := harness.NewRun("sweep-test")
+	r := harness.NewMarker("sweep-test")
 	cmd := exec.Command("sleep", "300")
 	cmd.Env = append(os.Environ(), r.Env())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

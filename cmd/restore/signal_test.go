@@ -71,7 +71,7 @@ func stallStore(t *testing.T) string {
 
 // binRun is one run of the restore binary.
 type binRun struct {
-	run    harness.Run
+	run    harness.Marker
 	cmd    *exec.Cmd
 	stderr string // path of its stderr log
 	done   chan struct{}
@@ -83,7 +83,7 @@ type binRun struct {
 // waits for it, and kills and reaps whatever the run left.
 func startBin(t *testing.T, env []string, args ...string) *binRun {
 	t.Helper()
-	b := &binRun{run: harness.NewRun(t.Name()), stderr: filepath.Join(t.TempDir(), "stderr.log"), done: make(chan struct{})}
+	b := &binRun{run: harness.NewMarker(t.Name()), stderr: filepath.Join(t.TempDir(), "stderr.log"), done: make(chan struct{})}
 	var err error
 	if b.before, err = harness.Take(harness.WithMarker(b.run.ID)); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func startBin(t *testing.T, env []string, args ...string) *binRun {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if _, err := harness.Cleanup(ctx, b.run, b.before); err != nil {
+		if _, err := harness.Sweep(ctx, b.run, b.before); err != nil {
 			t.Error(err)
 		}
 	})

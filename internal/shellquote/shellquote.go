@@ -7,7 +7,7 @@ import "strings"
 
 // Join renders args as a shell would need them typed: words made only of
 // safe characters (letters, digits and @%+=:,./-_) stay bare, others are
-// single-quoted, an empty word is ''.
+// single-quoted, an empty word is ”.
 //
 //	shellquote.Join([]string{"bash", "-c", "a | b"}) // bash -c 'a | b'
 func Join(args []string) string {

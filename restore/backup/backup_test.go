@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/internal/procfs"
@@ -68,14 +70,14 @@ const recordSize = 1000
 type lab struct {
 	t      *testing.T
 	dir    string
-	run    harness.Run
+	run    harness.Marker
 	before harness.Snapshot
 }
 
 // newLab makes the folder and the run, and a cleanup that kills and reaps
 // whatever the run left, even when the test failed.
 func newLab(t *testing.T) *lab {
-	l := &lab{t: t, dir: t.TempDir(), run: harness.NewRun(t.Name())}
+	l := &lab{t: t, dir: t.TempDir(), run: harness.NewMarker(t.Name())}
 	var err error
 	if l.before, err = harness.Take(harness.WithMarker(l.run.ID)); err != nil {
 		t.Fatal(err)
@@ -83,7 +85,7 @@ func newLab(t *testing.T) *lab {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if _, err := harness.Cleanup(ctx, l.run, l.before); err != nil {
+		if _, err := harness.Sweep(ctx, l.run, l.before); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
@@ -126,7 +128,7 @@ func (l *lab) leftNow() {
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	leaks := harness.Diff(l.before, now, harness.IgnoringFDKind(harness.FDFile), harness.IgnoringFDKind(harness.FDOther))
+	leaks := harness.Diff(l.before, now, harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDFile)), harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDOther)))
 	if !leaks.Empty() {
 		l.t.Errorf("left behind when Run returned:\n%s", leaks)
 	}
