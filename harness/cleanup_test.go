@@ -31,7 +31,7 @@ func TestCleanupSurvivors(t *testing.T) {
 	if len(se.Survivors) != 1 || se.Survivors[0].Pid != int32(c.pid) || se.Run != run.ID {
 		t.Errorf("survivors = %v of run %s, want pid %d of run %s", se.Survivors, se.Run, c.pid, run.ID)
 	}
-	re := `^harness: cleanup run ` + regexp.QuoteMeta(run.ID) + `: 1 process survived: pid ` + strconv.Itoa(c.pid) + ` \(sleep\) \[S sleeping\] ppid ` + self + `: context canceled$`
+	re := `^harness: sweep run ` + regexp.QuoteMeta(run.ID) + `: 1 process survived: pid ` + strconv.Itoa(c.pid) + ` \(sleep\) \[S sleeping\] ppid ` + self + `: context canceled$`
 	if !regexpMatch(re, err.Error()) {
 		t.Errorf("error %q does not match %s", err, re)
 	}

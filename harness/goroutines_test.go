@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"errors"
 	"regexp"
 	"testing"
 	"time"
@@ -76,11 +77,9 @@ func TestGoroutineLeak(t *testing.T) {
 	}
 }
 
-func TestIgnoringGoroutinesPanicsOnBadFilter(t *testing.T) {
-	defer func() {
-		if r := recover(); r == nil || !regexpMatch(`want a string, \[\]gleak\.Goroutine or a Gomega matcher`, r.(string)) {
-			t.Errorf("recover() = %v, want a panic naming the accepted types", r)
-		}
-	}()
-	harness.IgnoringGoroutines(42)
+func TestIgnoringGoroutinesRefusesBadFilter(t *testing.T) {
+	_, err := harness.Settle(ctxFor(t, time.Second), take(t), harness.IgnoringGoroutines(42))
+	if !errors.Is(err, harness.ErrOption) || !regexpMatch(`want a string, \[\]gleak\.Goroutine or a Gomega matcher`, err.Error()) {
+		t.Errorf("Settle(IgnoringGoroutines(42)) = %v, want ErrOption naming the accepted types", err)
+	}
 }

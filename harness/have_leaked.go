@@ -6,17 +6,21 @@ import (
 	"github.com/onsi/gomega/types"
 )
 
-// HaveLeaked succeeds if the actual snapshot holds leaks relative to
-// baseline (see Diff; opts are Diff's Ignoring… options). Actual may be a
-// Snapshot or a func returning one, so it polls:
+// HaveLeaked succeeds if actual holds leaks. Actual may be a Snapshot, or
+// a func returning one (so it polls), judged against baseline with opts'
+// filters (see Diff); or a Leaks that Diff or Settle returned, judged as it
+// is (baseline and filters then play no part):
 //
 //	before, _ := harness.Take()
 //	…
 //	Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before))
-//	Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringFDs(gomega.HaveField("Kind", harness.FDSocket))))
+//	Expect(harness.Take()).ShouldNot(harness.HaveLeaked(before, harness.IgnoringFDs(HaveField("Kind", harness.FDSocket))))
+//	leaks, err := harness.Settle(ctx, before)
+//	Expect(leaks).NotTo(harness.HaveLeaked(before))
 //
 // When ShouldNot fails, the message is the leak report (Leaks.String, with
-// pipe peers attributed and WithFacts' facts).
+// pipe peers attributed and WithFacts' facts). A refused option (see
+// Option) is the matcher's error.
 func HaveLeaked(baseline Snapshot, opts ...Option) types.GomegaMatcher {
 	o, err := newOptions(callMatcher, opts)
 	return &haveLeakedMatcher{baseline: baseline, opts: o, err: err}
