@@ -37,8 +37,15 @@ func (m *haveLeakedMatcher) Match(actual any) (bool, error) {
 	if m.err != nil {
 		return false, m.err
 	}
-	if l, ok := actual.(Leaks); ok {
+	switch l := actual.(type) {
+	case Leaks:
 		m.baseline, m.leaks = l.Baseline, l
+		return !l.Empty(), nil
+	case *Leaks:
+		if l == nil {
+			return false, fmt.Errorf("HaveLeaked: actual is a nil *harness.Leaks")
+		}
+		m.baseline, m.leaks = l.Baseline, *l
 		return !l.Empty(), nil
 	}
 	now, err := snapshotOf("HaveLeaked", actual)

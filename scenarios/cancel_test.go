@@ -252,7 +252,7 @@ var _ = Describe("stopping bin/restore mid-restore", Label("cancel"), func() {
 
 		By("asserting: " + want.reason)
 		Expect(leaks.Children).To(BeEmpty(), "bin/restore is gone: nothing it started can still be in our tree\n%s", leaks)
-		Expect(leaks.Zombies()).To(BeEmpty(), "the wrapper reaps every orphan\n%s", leaks)
+		Expect(leaks).NotTo(harness.HaveZombies(), "the wrapper reaps every orphan")
 		Expect(got).To(Equal(want.survivors), "live processes of the run after bin/restore exited\n%s", leaks)
 	}, cancelEntries())
 })

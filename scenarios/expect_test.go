@@ -43,14 +43,14 @@ func (want expectation) check(o leftBehind) {
 	By("asserting the cell's expectation: " + want.reason)
 	switch want.kind {
 	case cleanNow:
-		Expect(o.immediate.Empty()).To(BeTrue(), "nothing may be left when the run returns:\n%s", o.immediate)
-		Expect(o.leaks.Empty()).To(BeTrue(), "%s", o.leaks)
+		Expect(o.immediate).NotTo(harness.HaveLeaked(o.immediate.Baseline), "nothing may be left when the run returns:")
+		Expect(o.leaks).NotTo(harness.HaveLeaked(o.leaks.Baseline))
 	case cleanAfterSettling:
-		Expect(o.leaks.Empty()).To(BeTrue(), "%s", o.leaks)
+		Expect(o.leaks).NotTo(harness.HaveLeaked(o.leaks.Baseline))
 	case leaksChildren:
 		Expect(o.leaks.Children).NotTo(BeEmpty(), "expected leaked children:\n%s", o.leaks)
 	case zombieLeft:
-		Expect(o.leaks.Zombies()).NotTo(BeEmpty(), "expected a zombie nobody reaps:\n%s", o.leaks)
+		Expect(o.leaks).To(harness.HaveZombies(), "expected a zombie nobody reaps")
 	case stalledChildAlive:
 		Expect(o.stalled).NotTo(BeNil(), "the journal records the stalled call")
 		Expect(o.stalled.PID).NotTo(BeZero(), "the journal names the stalled process: %s", o.stalled)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/reports"
 	"github.com/leakgate/leakgate/restore/adapter"
 )
@@ -172,7 +173,7 @@ var _ = Describe("leakgate run, proving itself against bin/restore", Label("gate
 
 		By("checking that the gate cleaned up after itself")
 		leaks := s.settle(ctx, time.Second)
-		Expect(leaks.Empty()).To(BeTrue(), "leakgate left something behind:\n%s", leaks)
+		Expect(leaks).NotTo(harness.HaveLeaked(leaks.Baseline), "leakgate left something behind:")
 	},
 		Entry("drop fails the gate", Label(reports.Label(reports.LabelPolicy, "drop")), SpecTimeout(2*time.Minute), adapter.Drop, false,
 			"§1 tokio: a stalled child never exits, and the restore exits without it: it outlives the restore"),
@@ -217,7 +218,7 @@ func gateForeignCell(ctx SpecContext, c cell, cmdline string) gated {
 		Expect(g.report.Status.OK()).To(BeFalse(), "the %s fault makes the restore fail:\n%s", c.fault, g.text)
 	}
 	leaks := s.settle(ctx, time.Second)
-	Expect(leaks.Empty()).To(BeTrue(), "leakgate left something behind:\n%s", leaks)
+	Expect(leaks).NotTo(harness.HaveLeaked(leaks.Baseline), "leakgate left something behind:")
 	return g
 }
 

@@ -60,8 +60,7 @@ var _ = Describe("a restore into a target DB, resumed after a failure", Label("r
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(And(ContainSubstring("manifest "+faulty.Handle), ContainSubstring("chunk "+faulty.Chunks[resumeChunk])))
 			Expect(err).To(causedBy(fault))
-			Expect(immediate.Empty()).To(BeTrue(),
-				"§7: under killgroup nothing, not even the DB's fds, may be left when the restore returns:\n%s", immediate)
+			Expect(immediate).NotTo(harness.HaveLeaked(immediate.Baseline), "§7: under killgroup nothing, not even the DB's fds, may be left when the restore returns:")
 
 			By("counting the DB's keys per manifest: manifests 0..4, each whole")
 			Expect(manifestsInDB(target)).To(Equal(wholeManifests(backup, resumeManifest)))
@@ -76,7 +75,7 @@ var _ = Describe("a restore into a target DB, resumed after a failure", Label("r
 			})
 			immediate = sinceBaseline(s, s.before)
 			Expect(err).NotTo(HaveOccurred(), "storage stderr:\n%s", s.stderrTail(20))
-			Expect(immediate.Empty()).To(BeTrue(), "nothing may be left when the resumed restore returns:\n%s", immediate)
+			Expect(immediate).NotTo(harness.HaveLeaked(immediate.Baseline), "nothing may be left when the resumed restore returns:")
 			expectResumed(res, backup, resumeManifest)
 			Expect(resumed.readsOf(backup.Manifests[:resumeManifest])).To(BeEmpty(), "the resumed run downloaded what the DB held")
 			Expect(resumed.reads()).To(HaveEach(Not(HavePrefix("metadata/"))), "the metadata cache was filled by the failed run")
@@ -88,7 +87,7 @@ var _ = Describe("a restore into a target DB, resumed after a failure", Label("r
 			leaks := s.settle(ctx, time.Second)
 			AddReportEntry(reports.EntryName, counts(leaks, s.invocations()))
 			AddReportEntry("expectation", "§7: killgroup leaves nothing, across the failed, the resumed and the clean restore; the DB is closed on every path")
-			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
+			Expect(leaks).NotTo(harness.HaveLeaked(leaks.Baseline))
 		},
 		Entry("truncate", Label(reports.Label(reports.LabelFault, "truncate")), SpecTimeout(2*time.Minute), "truncate"),
 		Entry("stall", Label(reports.Label(reports.LabelFault, "stall")), SpecTimeout(2*time.Minute), "stall"),
@@ -177,7 +176,7 @@ var _ = Describe("a restore into a target DB, resumed after a failure", Label("r
 			})
 			Expect(err).NotTo(HaveOccurred(), "storage stderr:\n%s", s.stderrTail(20))
 			left := sinceBaseline(s, before)
-			Expect(left.Empty()).To(BeTrue(), "the resumed restore left something:\n%s", left)
+			Expect(left).NotTo(harness.HaveLeaked(left.Baseline), "the resumed restore left something:")
 			expectResumed(res, backup, resumeManifest)
 			Expect(resumed.readsOf(backup.Manifests[:resumeManifest])).To(BeEmpty(), "the resumed run downloaded what the DB held")
 

@@ -166,8 +166,8 @@ var _ = Describe("every shipped config, unchanged, against fakecli", func() {
 		AddReportEntry("at-return", counts(immediate, invs))
 		const reason = "§1: every child is joined at EOF, and §7: KillGroup leaves nothing when a command ends"
 		AddReportEntry("expectation", reason)
-		Expect(immediate.Empty()).To(BeTrue(), "%s; at the restore's return:\n%s", reason, immediate)
-		Expect(leaks.Empty()).To(BeTrue(), "%s:\n%s", reason, leaks)
+		Expect(immediate).NotTo(harness.HaveLeaked(immediate.Baseline), "%s; at the restore's return:", reason)
+		Expect(leaks).NotTo(harness.HaveLeaked(leaks.Baseline), "%s:", reason)
 	}, roundtripEntries())
 })
 

@@ -110,7 +110,7 @@ var _ = Describe("a restore at scale", Ordered, Label("scale", reports.Label(rep
 			leaks := s.settle(ctx, time.Second)
 			AddReportEntry(reports.EntryName, counts(leaks, invs))
 			AddReportEntry("expectation", "§5.4: at most 2×C preheats are held, so peak RSS follows the window, not the backup; §1: every child is joined at EOF, nothing is left")
-			Expect(leaks.Empty()).To(BeTrue(), "%s", leaks)
+			Expect(leaks).NotTo(harness.HaveLeaked(leaks.Baseline))
 		})
 })
 
@@ -162,7 +162,7 @@ func (s *specRun) scaleRestore(ctx context.Context, bucket, name string, manifes
 	log, _ := os.ReadFile(stderrPath)
 	Expect(err).NotTo(HaveOccurred(), "bin/restore over %d manifests:\n%s\n%s", manifests, stdout.String(), tail(log, 20))
 	left := s.diffNow()
-	Expect(left.Empty()).To(BeTrue(), "§7: under killgroup nothing may be left when bin/restore exits:\n%s", left)
+	Expect(left).NotTo(harness.HaveLeaked(left.Baseline), "§7: under killgroup nothing may be left when bin/restore exits:")
 
 	epochs := manifests * scaleChunks * scaleRecords
 	Expect(stdout.String()).To(ContainSubstring("restored epochs 0..%d: %d manifests, %d chunks, %d ledger infos, %d waypoints verified",
