@@ -1,8 +1,8 @@
 package harness_test
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"math"
 	"os"
 	"strconv"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/internal/procfs"
 	"github.com/leakgate/leakgate/reports"
 )
@@ -160,21 +161,16 @@ func spawnSleepers(b *testing.B, n int) {
 		}
 		pids = append(pids, pid)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		s := takeB(b)
-		sleeping := 0
-		for _, p := range s.Descendants {
+	sleeping := 0
+	if !poll.Until(context.Background(), time.Minute, func() bool {
+		sleeping = 0
+		for _, p := range takeB(b).Descendants {
 			if p.Name == "sleep" {
 				sleeping++
 			}
 		}
-		if sleeping == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatal(fmt.Sprintf("only %d of %d sleepers exec'd within a minute", sleeping, n))
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval
+		return sleeping == n
+	}) {
+		b.Fatalf("only %d of %d sleepers exec'd within a minute", sleeping, n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/internal/procfs"
 )
 
@@ -104,22 +105,19 @@ func (c child) gone() bool {
 	return err != nil || st.StartTicks != c.start
 }
 
-// poll calls cond every 10ms until it returns true or 10s pass.
-func poll(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond (internal/poll) until it returns true, failing t
+// after 10s.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Until(context.Background(), 10*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
 // waitState polls until c is in the given /proc state.
 func waitState(t *testing.T, c child, state byte) {
 	t.Helper()
-	poll(t, "pid "+strconv.Itoa(c.pid)+" in state "+string(state), func() bool {
+	waitFor(t, "pid "+strconv.Itoa(c.pid)+" in state "+string(state), func() bool {
 		st, err := procfs.ReadStat(int32(c.pid))
 		return err == nil && st.State == state
 	})

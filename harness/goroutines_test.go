@@ -43,7 +43,7 @@ func TestGoroutineLeak(t *testing.T) {
 	release := leakGoroutine(t)
 
 	var leaks harness.Leaks
-	poll(t, "the goroutine to block", func() bool {
+	waitFor(t, "the goroutine to block", func() bool {
 		leaks = harness.Diff(before, take(t, harness.WithGoroutines()))
 		return len(leaks.Goroutines) == 1 && leaks.Goroutines[0].State == "chan receive"
 	})

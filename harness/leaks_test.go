@@ -123,7 +123,7 @@ func TestOwnGroupKilledAsGroup(t *testing.T) {
 	sweepAfter(t, run, before)
 
 	c := spawn(t, run, spawnOpts{setpgid: true}, "bash", "-c", "sleep 300 & sleep 300 & wait")
-	poll(t, "bash and its two sleeps", func() bool {
+	waitFor(t, "bash and its two sleeps", func() bool {
 		n := 0
 		for _, p := range take(t).Descendants {
 			if p.Pgid == int32(c.pid) && p.Name == "sleep" {
@@ -156,7 +156,7 @@ func TestEscapedGrandchild(t *testing.T) {
 		t.Fatalf("bash exited %v", ws)
 	}
 	var now harness.Snapshot
-	poll(t, "the escaped sleep to exec", func() bool {
+	waitFor(t, "the escaped sleep to exec", func() bool {
 		now = take(t)
 		return len(now.Escaped) == 1 && now.Escaped[0].Name == "sleep"
 	})

@@ -65,7 +65,7 @@ func TestOf(t *testing.T) {
 	pid := m.cmd.Process.Pid
 	opts := []harness.Option{harness.Of(pid), harness.WithMarker(run.ID)}
 	var before harness.Snapshot
-	poll(t, "bash to wait for input", func() bool {
+	waitFor(t, "bash to wait for input", func() bool {
 		before = take(t, opts...)
 		return before.Self == int32(pid) && len(before.Descendants) == 0
 	})
@@ -73,7 +73,7 @@ func TestOf(t *testing.T) {
 	m.goOn(t)
 
 	var leaks harness.Leaks
-	poll(t, "bash's child to exec sleep", func() bool {
+	waitFor(t, "bash's child to exec sleep", func() bool {
 		leaks = harness.Diff(before, take(t, opts...))
 		return len(leaks.Children) == 1 && leaks.Children[0].Name == "sleep"
 	})

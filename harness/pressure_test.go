@@ -95,7 +95,7 @@ func TestHundredsOfDescendants(t *testing.T) {
 		}
 		return k
 	}
-	poll(t, "the sleeps to start", func() bool { return sleeps(take(t)) == n })
+	waitFor(t, "the sleeps to start", func() bool { return sleeps(take(t)) == n })
 	for i := range 5 {
 		snap := take(t)
 		l := harness.Diff(before, snap)
@@ -139,13 +139,13 @@ func TestExecIsSeen(t *testing.T) {
 		return harness.Proc{}
 	}
 	var p harness.Proc
-	poll(t, "bash to run", func() bool { p = find(); return p.Name == "bash" })
+	waitFor(t, "bash to run", func() bool { p = find(); return p.Name == "bash" })
 	if p.Marker != run.ID || p.Cmdline[0] != "bash" {
 		t.Errorf("before exec: marker %q cmdline %q, want %q and bash", p.Marker, p.Cmdline, run.ID)
 	}
 	started := p.Started
 	io.WriteString(stdin, "go\n")
-	poll(t, "the exec", func() bool { p = find(); return p.Name == "sleep" })
+	waitFor(t, "the exec", func() bool { p = find(); return p.Name == "sleep" })
 	if p.Marker != other.ID || !slices.Equal(p.Cmdline, []string{"sleep", "300"}) || !p.Started.Equal(started) {
 		t.Errorf("after exec: marker %q cmdline %q started %v; want %q, [sleep 300], %v", p.Marker, p.Cmdline, p.Started, other.ID, started)
 	}

@@ -145,7 +145,7 @@ func TestRunReapedInnerDiesWithWrapper(t *testing.T) {
 	cmd.Wait()
 	// The inner gets SIGKILL (Pdeathsig); as an orphan it is reaped by our
 	// own wrapper, or by init about a second later.
-	poll(t, "the inner process to die with its wrapper", func() bool {
+	waitFor(t, "the inner process to die with its wrapper", func() bool {
 		now, err := procfs.ReadStat(int32(inner))
 		return err != nil || now.StartTicks != st.StartTicks
 	})

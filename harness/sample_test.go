@@ -14,7 +14,7 @@ import (
 // lastPoint polls s until a sample satisfies cond.
 func waitSample(t *testing.T, s *harness.Sampler, what string, cond func(harness.Point) bool) {
 	t.Helper()
-	poll(t, what, func() bool {
+	waitFor(t, what, func() bool {
 		p, ok := s.Last()
 		return ok && cond(p)
 	})

@@ -97,7 +97,7 @@ func TestMarkerPrefix(t *testing.T) {
 	escape := func(r harness.Marker) {
 		c := spawn(t, r, spawnOpts{}, "bash", "-c", "sleep 300 & exit 0")
 		c.wait(t)
-		poll(t, "the escaped sleep of "+r.ID, func() bool {
+		waitFor(t, "the escaped sleep of "+r.ID, func() bool {
 			for _, p := range take(t, harness.WithMarker(r.ID)).Escaped {
 				if p.Name == "sleep" {
 					return true

@@ -3,6 +3,7 @@ package objserver
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/journal"
 )
 
@@ -120,24 +122,25 @@ func (ts *testServer) mustDo(t *testing.T, method, path string, body io.Reader, 
 // its end entry and there are at least n.
 func (ts *testServer) requests(t *testing.T, n int) []journal.Invocation {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		invs, err := journal.Read(ts.journal)
-		if err != nil {
-			t.Fatal(err)
+	var invs []journal.Invocation
+	var err error
+	done := poll.Until(context.Background(), 5*time.Second, func() bool {
+		if invs, err = journal.Read(ts.journal); err != nil {
+			return true
 		}
-		done := len(invs) >= n
+		ended := len(invs) >= n
 		for _, inv := range invs {
-			done = done && inv.Ended
+			ended = ended && inv.Ended
 		}
-		if done {
-			return invs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("journal: want %d ended requests within 5s, have %d: %v", n, len(invs), invs)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the journal, with a deadline
+		return ended
+	})
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case !done:
+		t.Fatalf("journal: want %d ended requests within 5s, have %d: %v", n, len(invs), invs)
 	}
+	return invs
 }
 
 // records frames payloads as a record stream.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 )
 
 // asCommandEnv makes the test binary run Main instead of the tests: the
@@ -69,15 +70,12 @@ func TestCommandServesUntilStdinEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	var endpoint string
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if b, err := os.ReadFile(addr); err == nil {
-			endpoint = strings.TrimSpace(string(b))
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no address file within 10s; stderr: %s", stderr)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the address file, with a deadline
+	if !poll.Until(context.Background(), 10*time.Second, func() bool {
+		b, err := os.ReadFile(addr)
+		endpoint = strings.TrimSpace(string(b))
+		return err == nil
+	}) {
+		t.Fatalf("no address file within 10s; stderr: %s", stderr)
 	}
 	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
 		t.Fatalf("endpoint %q, want http://127.0.0.1:PORT", endpoint)

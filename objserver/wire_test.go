@@ -17,6 +17,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/poll"
 )
 
 // testObject is a gzip'ed stream of 4 records of 4 KiB of incompressible bytes.
@@ -184,16 +185,11 @@ func TestCloseEndsStalls(t *testing.T) {
 		_, _, err := ts.do(t, "GET", "/b/k", nil)
 		errc <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	if !poll.Until(context.Background(), 5*time.Second, func() bool {
 		b, _ := os.ReadFile(ts.journal)
-		if bytes.Contains(b, []byte(`"event":"start"`)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the request never arrived")
-		}
-		time.Sleep(5 * time.Millisecond) // polling the journal, with a deadline
+		return bytes.Contains(b, []byte(`"event":"start"`))
+	}) {
+		t.Fatal("the request never arrived")
 	}
 	if err := ts.Close(); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/restore"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/fixture"
@@ -265,16 +266,12 @@ func TestMetadataDownloadsAreBounded(t *testing.T) {
 		os.WriteFile(filepath.Join(gate, "open"), nil, 0o644) // never leave the downloads waiting
 		<-done
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		entries, _ := os.ReadDir(filepath.Join(gate, "in"))
-		if len(entries) >= c {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never saw %d metadata downloads in flight (saw %d)", c, len(entries))
-		}
-		time.Sleep(10 * time.Millisecond)
+	var entries []os.DirEntry
+	if !poll.Until(context.Background(), 30*time.Second, func() bool {
+		entries, _ = os.ReadDir(filepath.Join(gate, "in"))
+		return len(entries) >= c
+	}) {
+		t.Fatalf("never saw %d metadata downloads in flight (saw %d)", c, len(entries))
 	}
 	if err := os.WriteFile(filepath.Join(gate, "open"), nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/restore"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/fixture"
@@ -373,11 +374,11 @@ func TestCancelDropsInflightReaders(t *testing.T) {
 		done <- err
 	}()
 	// Cancel once the three stalled readers are in flight.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		now, err := harness.Take(harness.WithMarker(run.ID))
-		if err != nil {
-			t.Fatal(err)
+	var now harness.Snapshot
+	var takeErr error
+	if !poll.Until(context.Background(), 30*time.Second, func() bool {
+		if now, takeErr = harness.Take(harness.WithMarker(run.ID)); takeErr != nil {
+			return true
 		}
 		sleeping := 0
 		for _, p := range now.Descendants {
@@ -385,13 +386,12 @@ func TestCancelDropsInflightReaders(t *testing.T) {
 				sleeping++
 			}
 		}
-		if sleeping == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never saw 3 stalled readers in flight:\n%s", harness.Diff(before, now))
-		}
-		time.Sleep(10 * time.Millisecond)
+		return sleeping == 3
+	}) {
+		t.Fatalf("never saw 3 stalled readers in flight:\n%s", harness.Diff(before, now))
+	}
+	if takeErr != nil {
+		t.Fatal(takeErr)
 	}
 	cancel()
 	select {
@@ -402,7 +402,7 @@ func TestCancelDropsInflightReaders(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
-	now, err := harness.Take(harness.WithMarker(run.ID))
+	now, err = harness.Take(harness.WithMarker(run.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/restore"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/db"
@@ -475,11 +476,11 @@ func stallingConfig(t *testing.T, s *store, stalled []string) *adapter.Config {
 // waitForSleepers polls until n `sleep` processes of run are in flight,
 // or ctx ends (then it returns nil: the restore returned first).
 func waitForSleepers(ctx context.Context, run harness.Marker, n int) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for ctx.Err() == nil {
-		now, err := harness.Take(harness.WithMarker(run.ID))
-		if err != nil {
-			return err
+	var err error
+	seen := poll.Until(ctx, 30*time.Second, func() bool {
+		var now harness.Snapshot
+		if now, err = harness.Take(harness.WithMarker(run.ID)); err != nil {
+			return true
 		}
 		sleeping := 0
 		for _, p := range now.Descendants {
@@ -487,13 +488,13 @@ func waitForSleepers(ctx context.Context, run harness.Marker, n int) error {
 				sleeping++
 			}
 		}
-		if sleeping >= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("never saw %d stalled readers in flight", n)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return sleeping >= n
+	})
+	switch {
+	case err != nil:
+		return err
+	case !seen && ctx.Err() == nil:
+		return fmt.Errorf("never saw %d stalled readers in flight", n)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/journal"
 	"github.com/leakgate/leakgate/objserver"
 	"github.com/leakgate/leakgate/reports"
@@ -266,21 +267,23 @@ func startObjServer(ctx context.Context, t *realCLIs, dir, faultSpec string) (*o
 		return nil, fmt.Errorf("start objserver: %w", err)
 	}
 	o.cmd = cmd
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var log []byte
+	listening := poll.Until(ctx, 30*time.Second, func() bool {
 		b, err := os.ReadFile(addr)
 		if err == nil {
 			o.endpoint = strings.TrimSpace(string(b))
-			return o, nil
+			return true
 		}
 		// Before it listens objserver writes to stderr only to say why it
 		// gives up.
-		if log, _ := os.ReadFile(o.log); len(log) > 0 || time.Now().After(deadline) || ctx.Err() != nil {
-			o.stop()
-			return nil, fmt.Errorf("objserver did not start listening: %s", log)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the address file, with a deadline
+		log, _ = os.ReadFile(o.log)
+		return len(log) > 0
+	})
+	if !listening || o.endpoint == "" {
+		o.stop()
+		return nil, fmt.Errorf("objserver did not start listening: %s", log)
 	}
+	return o, nil
 }
 
 // stop closes objserver's stdin (it closes every connection and exits) and

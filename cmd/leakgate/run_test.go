@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/leakgate/leakgate/gate"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/internal/procfs"
 )
 
@@ -283,12 +285,8 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for !childNamed(cmd.Process.Pid, "sleep") {
-		if time.Now().After(deadline) {
-			t.Fatal("leakgate did not start sleep within 30s")
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval
+	if !poll.Until(context.Background(), 30*time.Second, func() bool { return childNamed(cmd.Process.Pid, "sleep") }) {
+		t.Fatal("leakgate did not start sleep within 30s")
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if code := exitOf(cmd.Wait()); code != 0 {

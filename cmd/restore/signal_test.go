@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/poll"
 )
 
 // These tests run the built restore binary (restoreBin, built by TestMain)
@@ -159,20 +160,13 @@ func (b *binRun) survivors(t *testing.T) map[string]int {
 	return n
 }
 
-// waitUntil polls cond every 10ms until it returns "" or pollDeadline
+// waitUntil polls cond (internal/poll) until it returns "" or pollDeadline
 // passes; then it fails with cond's last description.
 func waitUntil(t *testing.T, what string, cond func() string) {
 	t.Helper()
-	deadline := time.Now().Add(pollDeadline)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %s", what, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var msg string
+	if !poll.Until(context.Background(), pollDeadline, func() bool { msg = cond(); return msg == "" }) {
+		t.Fatalf("waiting for %s: %s", what, msg)
 	}
 }
 

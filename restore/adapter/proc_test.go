@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/internal/procfs"
 )
 
@@ -109,20 +110,10 @@ func running(p procInfo) bool {
 // groupEmpty reports whether kill(-pgid, 0) says the group has no member.
 func groupEmpty(pgid int) bool { return errors.Is(unix.Kill(-pgid, 0), unix.ESRCH) }
 
-// waitUntil polls cond with a backoff until it holds or pollDeadline passes.
+// waitUntil polls cond (internal/poll) until it holds or pollDeadline
+// passes.
 func waitUntil(cond func() bool) bool {
-	deadline := time.Now().Add(pollDeadline)
-	backoff := time.Millisecond
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(backoff)
-		backoff = min(2*backoff, 50*time.Millisecond)
-	}
+	return poll.Until(context.Background(), pollDeadline, cond)
 }
 
 // goroutineID returns the calling goroutine's id, from its stack header

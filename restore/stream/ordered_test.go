@@ -13,6 +13,8 @@ import (
 
 	"github.com/onsi/gomega"
 	"github.com/onsi/gomega/gleak"
+
+	"github.com/leakgate/leakgate/internal/poll"
 )
 
 // deadline bounds every poll in these tests; reaching it is a failure.
@@ -21,12 +23,8 @@ const deadline = 10 * time.Second
 // eventually polls cond until it holds, failing the test at the deadline.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	stop := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(stop) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Until(context.Background(), deadline, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
