@@ -15,8 +15,8 @@ import (
 //
 // Diff ignores, by default, the Go netpoller's fds (anon_inode:[eventpoll]
 // and anon_inode:[eventfd]), which the runtime opens once per process the
-// first time it needs them and never closes. Options add more: IgnoringPid,
-// IgnoringCmdline, IgnoringFDKind, IgnoringFDTarget, IgnoringGoroutines.
+// first time it needs them and never closes. Options add more: IgnoringProcs,
+// IgnoringFDs, IgnoringGoroutines.
 // When both snapshots recorded goroutines (WithGoroutines), Diff also
 // reports the goroutines gleak judges leaked. Diff is pure: it reads no
 // files.

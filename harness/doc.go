@@ -21,21 +21,45 @@
 // Sample records a Timeline of the leak counts while a run goes on: a run
 // that holds 64 zombies until it exits leaks even if its exit cleans them.
 //
-// Cleanup kills and reaps what a run left, and RunReaped wraps a test binary
-// so that orphans are reaped at once and anything tagged with the binary's
-// runs is swept when it exits; VerifyTestMain does that and fails the binary
-// if its tests leaked.
+// Sweep kills and reaps what a run left (the CLI's `leakgate sweep` does
+// the same from outside), and RunReaped wraps a test binary so that orphans
+// are reaped at once and anything tagged with the binary's markers is swept
+// when it exits; VerifyTestMain does that and fails the binary if its tests
+// leaked.
+//
+// # Getting started
+//
+// Check a whole test binary, goleak style:
 //
 //	func TestMain(m *testing.M) { harness.VerifyTestMain(m) }
+//
+// Or one test: take a baseline, mark what the code under test starts, and
+// verify at the end:
 //
 //	func TestRestore(t *testing.T) {
 //		before, err := harness.Take(harness.WithGoroutines())
 //		…
-//		run := harness.NewMarker("restore")
-//		cmd.Env = append(os.Environ(), run.Env())
+//		m := harness.NewMarker("restore")
+//		cmd.Env = append(os.Environ(), m.Env())
 //		…
 //		harness.VerifyNone(t, before)
 //	}
+//
+// With Gomega, poll a snapshot until nothing has leaked; a failure prints
+// the report:
+//
+//	Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before))
+//	leaks, err := harness.Settle(ctx, before)
+//	Expect(leaks).NotTo(harness.HaveLeaked(before))
+//
+// # Options
+//
+// Every call takes Options, and refuses one that does not apply to it or
+// has a bad value (ErrOption): what to measure (Of, WithMarker,
+// WithGoroutines), what to ignore (IgnoringProcs, IgnoringFDs and
+// IgnoringGoroutines, each taking Gomega matchers, so filters compose),
+// and how to poll (PollEvery for every call that polls, Quiet for
+// settling, Within for VerifyNone).
 //
 // A report:
 //
@@ -76,4 +100,7 @@
 // os.Process holds a pidfd until Wait, so a started, unwaited exec.Cmd shows
 // up as a child and a pidfd (CheckFinalizers calls such a pidfd closed only
 // by the garbage collector once the Cmd is unreachable).
+//
+// The /proc reads are internal/procfs's (docs/design/snapshots.md tells
+// why); the killing and reaping is internal/sweep's (docs/design/sweep.md).
 package harness

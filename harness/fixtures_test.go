@@ -132,7 +132,7 @@ func take(t *testing.T, opts ...harness.Option) harness.Snapshot {
 	return s
 }
 
-// sweepAfter registers harness.Cleanup for run as a safety net, run last.
+// sweepAfter registers harness.Sweep for run as a safety net, run last.
 func sweepAfter(t *testing.T, run harness.Marker, before harness.Snapshot) {
 	t.Helper()
 	t.Cleanup(func() {

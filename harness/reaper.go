@@ -43,8 +43,8 @@ const sweepLimit = 10 * time.Second
 // this machine's pid 1, which reaps orphans about a second late).
 //
 // When the inner exits, the wrapper kills every process on the machine whose
-// LEAKGATE_RUN value starts with "<run id>/" (every Run the inner made, see
-// NewRun), reaps them, and if it found any, prints them (pid, name, command
+// LEAKGATE_RUN value starts with "<run id>/" (every Marker the inner made, see
+// NewMarker), reaps them, and if it found any, prints them (pid, name, command
 // line, marker) to stderr and returns ExitLeaked (3), or the inner's own
 // code if that was already non-zero. Otherwise it returns the inner's exit
 // code, 128+n if the inner died of signal n.

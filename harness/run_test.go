@@ -30,7 +30,7 @@ func TestNewRun(t *testing.T) {
 		r := harness.NewMarker(tt.sub)
 		re := regexp.MustCompile(`^` + regexp.QuoteMeta(pm) + `\d+` + regexp.QuoteMeta(tt.wantSuffix) + `$`)
 		if !re.MatchString(r.ID) {
-			t.Errorf("NewRun(%q).ID = %q, want match %s", tt.sub, r.ID, re)
+			t.Errorf("NewMarker(%q).ID = %q, want match %s", tt.sub, r.ID, re)
 		}
 		if got, want := r.Env(), "LEAKGATE_RUN="+r.ID; got != want {
 			t.Errorf("Env() = %q, want %q", got, want)

@@ -71,10 +71,10 @@ type TestingM interface {
 // by the garbage collector, or goroutines. If they did, it prints the leak
 // report to stderr, prefixed "harness.VerifyTestMain: ", and the binary
 // exits with ExitLeaked (3). A failing m.Run keeps its exit code and skips
-// the check. opts (IgnoringPid, IgnoringCmdline, IgnoringFDTarget,
-// IgnoringGoroutines, WithFacts, Within, …) apply to the baseline and the
-// check. The RunReaped wrapper then sweeps anything still tagged with this
-// binary's runs, as usual.
+// the check. opts (IgnoringProcs, IgnoringFDs, IgnoringGoroutines,
+// WithFacts, Within, …) apply to the check; a refused one (see Option)
+// exits 2 before the tests run. The RunReaped wrapper then sweeps anything
+// still tagged with this binary's markers, as usual.
 //
 // VerifyTestMain does not return: it calls os.Exit.
 func VerifyTestMain(m TestingM, opts ...Option) {

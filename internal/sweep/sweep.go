@@ -1,5 +1,5 @@
 // Package sweep kills and reaps the processes a run left behind: the one
-// mechanism behind harness.Cleanup, RunReaped's final sweep, the gate's
+// mechanism behind harness.Sweep, RunReaped's final sweep, the gate's
 // cleanup and bin/restore's --guard. The caller says which processes are
 // left (a Finder, asked afresh each round: by marker, by environment tag,
 // or new descendants of a baseline); Run signals each live one (SIGKILL, or
