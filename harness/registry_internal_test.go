@@ -17,24 +17,7 @@ import (
 // image (an exec) is never used; one for the same image is, so environ is
 // read once per image.
 func TestRegistryCacheKeys(t *testing.T) {
-	cmd := exec.Command("sleep", "300")
-	cmd.Env = append(os.Environ(), MarkerEnv+"=real")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	pid := int32(cmd.Process.Pid)
-	boot, err := bootTime()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st procfs.Stat
-	if !poll.Until(context.Background(), 10*time.Second, func() bool {
-		st, err = procfs.ReadStat(pid)
-		return err == nil && st.Comm == "sleep" && st.Image.Known()
-	}) {
-		t.Fatalf("sleep never exec'd with a known image: %+v, %v", st, err)
-	}
+	pid, st, boot := markedSleep(t, "real")
 	started := startedAt(boot, st.StartTicks)
 	key := procKey{pid, started.UnixNano()}
 	stale := memo{image: st.Image, envRead: true, marker: "stale", markerKnown: true, live: []string{"stale"}, liveRead: true}
@@ -74,24 +57,7 @@ func TestRegistryCacheKeys(t *testing.T) {
 // and comm cut at 15 bytes. (The stat line is passed in, so a zombie or an
 // unknown image is simulated on a live sleep.)
 func TestReadProcCacheFlags(t *testing.T) {
-	cmd := exec.Command("sleep", "300")
-	cmd.Env = append(os.Environ(), MarkerEnv+"=real/1")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	pid := int32(cmd.Process.Pid)
-	boot, err := bootTime()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st procfs.Stat
-	if !poll.Until(context.Background(), 10*time.Second, func() bool {
-		st, err = procfs.ReadStat(pid)
-		return err == nil && st.Comm == "sleep" && st.Image.Known()
-	}) {
-		t.Fatalf("sleep never exec'd with a known image: %+v, %v", st, err)
-	}
+	pid, st, boot := markedSleep(t, "real/1")
 	key := procKey{pid, startedAt(boot, st.StartTicks).UnixNano()}
 	sleepArgs := []string{"sleep", "300"}
 	unknown := st
@@ -154,4 +120,29 @@ func TestReadProcCacheFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// markedSleep starts `sleep 300` carrying marker, waits until it has exec'd
+// with a known image, and returns its pid, stat line and the boot time.
+func markedSleep(t *testing.T, marker string) (int32, procfs.Stat, time.Time) {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	cmd.Env = append(os.Environ(), MarkerEnv+"="+marker)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := int32(cmd.Process.Pid)
+	boot, err := bootTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st procfs.Stat
+	if !poll.Until(context.Background(), 10*time.Second, func() bool {
+		st, err = procfs.ReadStat(pid)
+		return err == nil && st.Comm == "sleep" && st.Image.Known()
+	}) {
+		t.Fatalf("sleep never exec'd with a known image: %+v, %v", st, err)
+	}
+	return pid, st, boot
 }

@@ -39,27 +39,34 @@ func Pids() ([]int32, error) {
 // /proc/<pid>/task/*/children, e.g. Children(int32(os.Getpid())). A
 // vanished process gives an error satisfying errors.Is(err, ErrGone).
 func Children(pid int32) ([]int32, error) {
-	ioGuard.RLock()
-	defer ioGuard.RUnlock()
-	dir := "/proc/" + strconv.Itoa(int(pid)) + "/task"
-	tasks, err := readDirNames(dir)
-	if err != nil {
-		return nil, gone(err)
-	}
 	var out []int32
-	for _, t := range tasks {
-		b, err := os.ReadFile(dir + "/" + t + "/children")
-		if err != nil {
-			continue // the thread exited
-		}
+	err := eachTask(pid, "children", func(b []byte) {
 		for _, f := range bytes.Fields(b) {
 			if n, ok := parseDec(f); ok && n <= 1<<31-1 {
 				out = append(out, int32(n))
 			}
 		}
-	}
+	})
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out), err
+}
+
+// eachTask calls f with the content of file of each thread of process pid
+// (/proc/<pid>/task/<tid>/<file>), skipping threads that exited.
+func eachTask(pid int32, file string, f func([]byte)) error {
+	ioGuard.RLock()
+	defer ioGuard.RUnlock()
+	dir := "/proc/" + strconv.Itoa(int(pid)) + "/task"
+	tasks, err := readDirNames(dir)
+	if err != nil {
+		return gone(err)
+	}
+	for _, t := range tasks {
+		if b, err := os.ReadFile(dir + "/" + t + "/" + file); err == nil {
+			f(b)
+		}
+	}
+	return nil
 }
 
 // ChildNamed reports whether process pid has a child whose command name
@@ -81,20 +88,9 @@ func ChildNamed(pid int32, name string) bool {
 // sleeps in (/proc/<pid>/task/<tid>/wchan; "0" for a running thread), e.g.
 // Wchans(4242) == []string{"anon_pipe_read", "futex_wait_queue"}.
 func Wchans(pid int32) ([]string, error) {
-	ioGuard.RLock()
-	defer ioGuard.RUnlock()
-	dir := "/proc/" + strconv.Itoa(int(pid)) + "/task"
-	tasks, err := readDirNames(dir)
-	if err != nil {
-		return nil, gone(err)
-	}
 	var out []string
-	for _, t := range tasks {
-		if b, err := os.ReadFile(dir + "/" + t + "/wchan"); err == nil {
-			out = append(out, strings.TrimSpace(string(b)))
-		}
-	}
-	return out, nil
+	err := eachTask(pid, "wchan", func(b []byte) { out = append(out, strings.TrimSpace(string(b))) })
+	return out, err
 }
 
 // Holder is a process holding an fd, as Holders found it.
