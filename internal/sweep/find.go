@@ -47,3 +47,46 @@ func Tagged(key, value string) Finder {
 func TargetOf(boot time.Time, st procfs.Stat) Target {
 	return Target{Pid: st.Pid, PPid: st.PPid, State: string(st.State), Started: procfs.StartTime(boot, st.StartTicks), Name: st.Comm}
 }
+
+// Descendants finds every descendant of process of (any state, zombies
+// included) for which old is false: what a run added below of since a
+// baseline. old gets the pid and start time (procfs.StartTime) that
+// identify a process; nil old finds every descendant.
+//
+//	old := func(pid int32, started time.Time) bool { return inBaseline[pid][started] }
+//	res, err := sweep.Run(ctx, sweep.Descendants(int32(os.Getpid()), old), sweep.Options{})
+func Descendants(of int32, old func(pid int32, started time.Time) bool) Finder {
+	return func() ([]Target, error) {
+		boot, err := procfs.BootTime()
+		if err != nil {
+			return nil, err
+		}
+		pids, err := procfs.Pids()
+		if err != nil {
+			return nil, err
+		}
+		stats := make(map[int32]procfs.Stat, len(pids))
+		children := map[int32][]int32{}
+		for _, pid := range pids {
+			if st, err := procfs.ReadStat(pid); err == nil {
+				stats[pid] = st
+				children[st.PPid] = append(children[st.PPid], pid)
+			}
+		}
+		var out []Target
+		seen := map[int32]bool{of: true}
+		for queue := children[of]; len(queue) > 0; queue = queue[1:] {
+			pid := queue[0]
+			if seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			queue = append(queue, children[pid]...)
+			t := TargetOf(boot, stats[pid])
+			if old == nil || !old(t.Pid, t.Started) {
+				out = append(out, t)
+			}
+		}
+		return out, nil
+	}
+}

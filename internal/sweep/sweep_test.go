@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
@@ -164,5 +165,33 @@ func TestFinderErrorEndsTheSweep(t *testing.T) {
 	boom := errors.New("boom")
 	if _, err := Run(context.Background(), func() ([]Target, error) { return nil, boom }, Options{}); !errors.Is(err, boom) {
 		t.Errorf("Run = %v, want the finder's error", err)
+	}
+}
+
+// TestDescendantsSweepsWhatIsNew: a child started after the baseline is
+// killed and reaped, one from before is left alone.
+func TestDescendantsSweepsWhatIsNew(t *testing.T) {
+	oldChild := start(t, nil, "sleep", "300")
+	self := int32(os.Getpid())
+	baseline, err := Descendants(self, nil)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inBaseline := map[key]bool{}
+	for _, b := range baseline {
+		inBaseline[b.key()] = true
+	}
+	fresh := start(t, nil, "sleep", "300")
+	res, err := Run(within(t, 10*time.Second), Descendants(self, func(pid int32, started time.Time) bool {
+		return inBaseline[key{pid, started.UnixNano()}]
+	}), Options{Every: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !slices.ContainsFunc(res.Killed, func(k Target) bool { return k.Pid == int32(fresh.Process.Pid) }) {
+		t.Errorf("Killed = %v, want the new sleep %d among them", res.Killed, fresh.Process.Pid)
+	}
+	if st, err := procfs.ReadStat(int32(oldChild.Process.Pid)); err != nil || st.State == 'Z' {
+		t.Errorf("the baseline's child was hit: %v %c", err, st.State)
 	}
 }
