@@ -10,7 +10,7 @@ import (
 	"github.com/leakgate/leakgate/harness"
 )
 
-func TestNewRun(t *testing.T) {
+func TestNewMarker(t *testing.T) {
 	tests := []struct {
 		sub, wantSuffix string
 	}{
