@@ -15,11 +15,7 @@ import (
 func Tagged(key, value string) Finder {
 	self := int32(os.Getpid())
 	return func() ([]Target, error) {
-		boot, err := procfs.BootTime()
-		if err != nil {
-			return nil, err
-		}
-		pids, err := procfs.Pids()
+		boot, pids, err := bootAndPids()
 		if err != nil {
 			return nil, err
 		}
@@ -57,11 +53,7 @@ func TargetOf(boot time.Time, st procfs.Stat) Target {
 //	res, err := sweep.Run(ctx, sweep.Descendants(int32(os.Getpid()), old), sweep.Options{})
 func Descendants(of int32, old func(pid int32, started time.Time) bool) Finder {
 	return func() ([]Target, error) {
-		boot, err := procfs.BootTime()
-		if err != nil {
-			return nil, err
-		}
-		pids, err := procfs.Pids()
+		boot, pids, err := bootAndPids()
 		if err != nil {
 			return nil, err
 		}
@@ -89,4 +81,15 @@ func Descendants(of int32, old func(pid int32, started time.Time) bool) Finder {
 		}
 		return out, nil
 	}
+}
+
+// bootAndPids is what every finder reads first: the boot time its start
+// times count from, and the pids.
+func bootAndPids() (time.Time, []int32, error) {
+	boot, err := procfs.BootTime()
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	pids, err := procfs.Pids()
+	return boot, pids, err
 }
