@@ -14,17 +14,23 @@ const (
 	LabelConfig = "config" // the CommandAdapter config: local, s3, …
 	LabelSignal = "signal" // the signal that stops bin/restore: TERM, KILL
 	LabelOption = "option" // bin/restore's child-cleanup option: none, pdeathsig, guard
+	// A spec of another implementation of the restore (subject:tokio, the
+	// Rust/tokio subject) carries its subject, its variant (what a dropped
+	// reader does there) and the restore matrix's fault and config labels.
+	LabelSubject = "subject" // the other implementation: tokio
+	LabelVariant = "variant" // what a dropped reader does there: shipped, audit-fix, kill-on-drop, group
 )
 
 // knownOrder lists, per label key, the values in the order specs and
 // tables list them; values not listed come after these, alphabetically.
-// It is the only such list: the scenarios take their fault, signal and
-// option orders from it (InOrder, Order).
+// It is the only such list: the scenarios take their fault, option and
+// variant orders from it (InOrder, Order).
 var knownOrder = map[string][]string{
-	LabelFault:  {"none", "truncate", "stall", "stall-headers", "corrupt", "reset", "status", "exit", "exit-early"},
-	LabelPolicy: {"drop", "abandon", "kill", "killgroup"},
-	LabelSignal: {"TERM", "KILL"},
-	LabelOption: {"none", "pdeathsig", "guard"},
+	LabelFault:   {"none", "truncate", "stall", "stall-headers", "corrupt", "reset", "status", "exit", "exit-early"},
+	LabelPolicy:  {"drop", "abandon", "kill", "killgroup"},
+	LabelSignal:  {"TERM", "KILL"},
+	LabelOption:  {"none", "pdeathsig", "guard"},
+	LabelVariant: {"shipped", "audit-fix", "kill-on-drop", "group"},
 }
 
 // Label renders the label of value under key:

@@ -5,15 +5,6 @@ import (
 	"strings"
 )
 
-// Labels of a test subject's matrix: a spec of another implementation of
-// the restore (subject:tokio, the Rust/tokio subject) carries its subject,
-// its variant (what a dropped reader does there) and the restore matrix's
-// fault and config labels.
-const (
-	LabelSubject = "subject"
-	LabelVariant = "variant"
-)
-
 // peer pairs a Go policy column of the restore matrix with a subject's
 // variant that claims the same behaviour.
 type peer struct{ policy, variant string }

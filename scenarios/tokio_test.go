@@ -38,7 +38,7 @@ const envRustSubject = "LEAKGATE_RUST_SUBJECT"
 const tokioLinger = 3 * time.Second
 
 // tokioVariants are the subject's --variant values, in column order.
-var tokioVariants = []string{"shipped", "audit-fix", "kill-on-drop", "group"}
+var tokioVariants = reports.Order(reports.LabelVariant)
 
 // tokioPeers is the Go policy each variant is compared with.
 var tokioPeers = map[string]adapter.Policy{
@@ -92,7 +92,7 @@ func tokioEntries() []TableEntry {
 			for _, v := range tokioVariants {
 				entries = append(entries, Entry(
 					fmt.Sprintf("fault %s, variant %s, config %s", fault, v, config),
-					Label("subject:tokio", "variant:"+v, "fault:"+fault, "config:"+config),
+					Label(reports.Label(reports.LabelSubject, "tokio"), reports.Label(reports.LabelVariant, v), reports.Label(reports.LabelFault, fault), reports.Label(reports.LabelConfig, config)),
 					SpecTimeout(2*time.Minute),
 					tokioCell{fault: fault, variant: v, config: config},
 				))
@@ -235,7 +235,7 @@ func (want gatedExpectation) check(g gated, stalled *journal.Invocation) {
 	}
 }
 
-var _ = Describe("the audit's proof of concept under real tokio", Label("audit-poc", "subject:tokio", "config:local"), func() {
+var _ = Describe("the audit's proof of concept under real tokio", Label("audit-poc", reports.Label(reports.LabelSubject, "tokio"), reports.Label(reports.LabelConfig, "local")), func() {
 	// The audit's PoC on the subject (`tokio-restore poc`): 32 readers
 	// opened through open_for_read on a manifest (a few KiB: each child
 	// writes it all into the pipe and exits) and dropped unread, then the
@@ -267,9 +267,9 @@ var _ = Describe("the audit's proof of concept under real tokio", Label("audit-p
 		leaks := s.settle(ctx, time.Second)
 		Expect(leaks.Empty()).To(BeTrue(), "leakgate left something behind:\n%s", leaks)
 	},
-		Entry("shipped", Label("variant:shipped"), SpecTimeout(time.Minute), "shipped"),
-		Entry("audit-fix", Label("variant:audit-fix"), SpecTimeout(time.Minute), "audit-fix"),
-		Entry("kill-on-drop", Label("variant:kill-on-drop"), SpecTimeout(time.Minute), "kill-on-drop"),
-		Entry("group", Label("variant:group"), SpecTimeout(time.Minute), "group"),
+		Entry("shipped", Label(reports.Label(reports.LabelVariant, "shipped")), SpecTimeout(time.Minute), "shipped"),
+		Entry("audit-fix", Label(reports.Label(reports.LabelVariant, "audit-fix")), SpecTimeout(time.Minute), "audit-fix"),
+		Entry("kill-on-drop", Label(reports.Label(reports.LabelVariant, "kill-on-drop")), SpecTimeout(time.Minute), "kill-on-drop"),
+		Entry("group", Label(reports.Label(reports.LabelVariant, "group")), SpecTimeout(time.Minute), "group"),
 	)
 })
