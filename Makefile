@@ -16,7 +16,7 @@ SUBJECT := subjects/tokio-restore
 # when `make rust-subject` has installed them.
 SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject
+.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore
 
 all: build
 
@@ -92,3 +92,16 @@ test: vet unit scenarios
 
 clean:
 	rm -rf bin $(OUT) $(SUBJECT)/target
+
+## explore: search fault plans against the restore subject for EXPLORE_BUDGET
+## (default 5m) on EXPLORE_WORKERS runs at a time (2 cores: 2), shrink what
+## fails, and write findings (plan files, evidence, explore.json) to
+## reports/out/explore. Exits 1 when it found a failing plan. Another
+## subject or seed: make explore EXPLORE_FLAGS='--policy drop --seed 7'.
+EXPLORE_BUDGET  ?= 5m
+EXPLORE_WORKERS ?= 2
+EXPLORE_FLAGS   ?= --config testdata/configs/local.yaml --policy killgroup --seed 1
+explore: build
+	@mkdir -p $(OUT)/explore
+	bin/leakgate explore --subject restore --budget $(EXPLORE_BUDGET) --workers $(EXPLORE_WORKERS) \
+		--out $(OUT)/explore --json $(OUT)/explore/explore.json --quiet $(EXPLORE_FLAGS)

@@ -4,6 +4,7 @@
 //	leakgate run [flags] -- CMD ARGS…
 //	leakgate summary [-o summary.md] reports/out/scenarios.json
 //	leakgate sweep [-timeout 10s] RUN-ID-PREFIX
+//	leakgate explore [flags] -- CMD ARGS…   (see explore.go)
 //
 // run starts CMD with fakecli's personas first on PATH and the fault plan,
 // journal, bucket and a run marker in its environment, samples it while it
@@ -42,6 +43,7 @@ const usage = `usage:
   leakgate run [flags] -- CMD ARGS…        run CMD under the leak gate ('leakgate run -h' for flags)
   leakgate summary [-o FILE] REPORT.json   print the scenario matrix of a ginkgo JSON report
   leakgate sweep [-timeout D] RUN-PREFIX   kill and reap every process tagged with a run
+  leakgate explore [flags] -- CMD ARGS…    search fault plans for leaks and wrong results, shrink what fails ('leakgate explore -h')
 `
 
 var errUsage = errors.New("usage")
@@ -59,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = runCmd(args[1:], stdout, stderr)
+	case "explore":
+		err = exploreCmd(args[1:], stdout, stderr)
 	case "summary":
 		err = summary(args[1:], stdout, stderr)
 	case "sweep":

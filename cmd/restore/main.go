@@ -78,7 +78,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "bootstrap-db":
-		err = bootstrapDB(ctx, args[1:], stdout, stderr)
+		if err = seeded(); err == nil { // test-only: see seeded.go
+			err = bootstrapDB(ctx, args[1:], stdout, stderr)
+		}
 	case "make-backup":
 		err = makeBackup(ctx, args[1:], stdout, stderr)
 	case guardCommand:
@@ -228,7 +230,7 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	start := time.Now()
 	res, err := restore.Run(ctx, opts)
-	if err != nil {
+	if err = afterRestore(*targetDB, err); err != nil { // test-only: see seeded.go
 		return err
 	}
 	db := "verify only, no --target-db-dir"

@@ -65,6 +65,9 @@ func (c *child) exitResult() error {
 	if st.Success() {
 		return nil
 	}
+	if SeededDefect != nil {
+		SeededDefect.ChildFailed()
+	}
 	xe := &ExitError{Op: c.op, Params: c.params, Command: c.command, Pid: c.pid, ExitCode: st.ExitCode()}
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		xe.Signal = ws.Signal()
@@ -116,6 +119,11 @@ func (c *child) abort() error {
 		<-c.waitDone
 		return nil
 	case KillGroup:
+		if SeededDefect != nil && SeededDefect.Forget() {
+			c.closePipes() // the seeded defect: forget the group, as Drop does
+			c.startWait()
+			return nil
+		}
 		start := time.Now()
 		deadline := start.Add(c.waitDelay)
 		_ = unix.Kill(-c.pgid, unix.SIGKILL) // ESRCH: already gone

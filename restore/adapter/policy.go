@@ -32,6 +32,17 @@ const (
 	KillGroup
 )
 
+// SeededDefect is a test-only hook for `leakgate explore`'s seeded
+// defects: nil except in bin/restore run with LEAKGATE_SEEDED_DEFECT (see
+// cmd/restore/seeded.go), set once before any call. ChildFailed hears of
+// every child that ended with a failure; Forget is asked whenever KillGroup
+// closes a child early, and true makes that close act as Drop: the child's
+// group is neither killed nor waited for.
+var SeededDefect interface {
+	ChildFailed()
+	Forget() bool
+}
+
 // policyNames is indexed by Policy.
 var policyNames = [...]string{Drop: "drop", Abandon: "abandon", Kill: "kill", KillGroup: "killgroup"}
 
