@@ -77,7 +77,7 @@ var kinds = map[string]func(g *generator) faults.Fault{
 	},
 	"reset": func(g *generator) faults.Fault { return faults.Reset{After: pick(g, []faults.Size{0, 100, 1 << 10})} },
 	"slow": func(g *generator) faults.Fault {
-		return faults.Slow{Rate: pick(g, []faults.Size{4 << 10, 64 << 10, 1 << 20})}
+		return faults.Slow{Rate: pick(g, []faults.Size{16 << 10, 64 << 10, 1 << 20})}
 	},
 	"stall": func(g *generator) faults.Fault {
 		return faults.Stall{After: pick(g, []faults.Size{0, 512, 4 << 10}),

@@ -46,11 +46,11 @@ type Restore struct {
 }
 
 // NewRestore returns the restore subject with explore's defaults: 6
-// manifests, concurrency 4, a 1s read timeout, a 30s run timeout; its
+// manifests, concurrency 4, a 2s read timeout, a 30s run timeout; its
 // backups are written under root (one bucket per manifest count).
 func NewRestore(t Tools, bin, config, policy, root string) *Restore {
 	return &Restore{Tools: t, Bin: bin, Config: config, Policy: policy, Manifests: 6, Concurrency: 4,
-		ReadTimeout: time.Second, Timeout: 30 * time.Second, fx: &fixtures{root: root, m: map[int]*fixture{}}}
+		ReadTimeout: 2 * time.Second, Timeout: 30 * time.Second, fx: &fixtures{root: root, m: map[int]*fixture{}}}
 }
 
 // fixtures are the backups of a subject and its smaller variants, written

@@ -13,7 +13,8 @@ import (
 
 // Search is one search: the plans of Seed, runs Shard.I, Shard.I+Shard.N,
 // … below Runs, each checked against Subject by Workers runs at a time,
-// until Runs or Budget is spent. A failing plan is confirmed (Tries/Need),
+// until Runs are done or two thirds of Budget are spent (shrinking may use
+// the rest). A failing plan is confirmed (Tries/Need),
 // shrunk and reported as a Finding; one finding per broken property is
 // shrunk, later failures of the same property are only counted.
 //
@@ -28,8 +29,11 @@ type Search struct {
 	Tries, Need int    // see Shrinker
 	Dir         string // evidence of findings; a work folder for every run goes in Dir/work and is removed
 	MaxRules    int    // Space.MaxRules
-	Defect      string // the seeded defect the subject runs with (recorded in findings)
-	Log         func(format string, args ...any)
+	// Until, if set, ends the search after a finding it accepts (e.g. a
+	// test that looks for one property).
+	Until  func(Finding) bool
+	Defect string // the seeded defect the subject runs with (recorded in findings)
+	Log    func(format string, args ...any)
 }
 
 // Shard is one part of a search split across machines: run indices i with
@@ -61,18 +65,27 @@ type Result struct {
 	Took          float64   `json:"took_s"`
 	RunsPerMinute float64   `json:"runs_per_minute"` // search runs only (shrinking excluded)
 	Findings      []Finding `json:"findings"`
-	LastError     string    `json:"last_error,omitempty"`
+	// Unconfirmed are failing runs whose plan then failed fewer than Need
+	// of Tries times: reported, not shrunk, not findings.
+	Unconfirmed []Finding `json:"unconfirmed"`
+	LastError   string    `json:"last_error,omitempty"`
 }
 
 // Run searches; it returns an error only when the subject cannot be set up
 // or the evidence folder cannot be written.
 func (s *Search) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
+	// Plans are drawn for the first two thirds of the budget (draw);
+	// shrinking what they found may use all of it (ctx).
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	draw, stopDrawing := context.WithCancel(ctx)
 	if s.Budget > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.Budget)
-		defer cancel()
+		ctx, cancel = context.WithTimeout(parent, s.Budget)
+		draw, stopDrawing = context.WithTimeout(ctx, s.Budget*2/3)
 	}
+	defer cancel()
+	defer stopDrawing()
 	work := filepath.Join(s.Dir, "work")
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("explore: %w", err)
@@ -88,7 +101,7 @@ func (s *Search) Run(ctx context.Context) (*Result, error) {
 	var wg sync.WaitGroup
 	for range max(1, s.Workers) {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for draw.Err() == nil {
 				mu.Lock()
 				i, ok := next()
 				mu.Unlock()
@@ -97,10 +110,10 @@ func (s *Search) Run(ctx context.Context) (*Result, error) {
 				}
 				plan := Generate(sp, s.Seed, i)
 				t0 := time.Now()
-				out, err := s.check(ctx, s.Subject, plan, work)
+				out, err := s.check(draw, s.Subject, plan, work)
 				mu.Lock()
 				searchTime += time.Since(t0)
-				if ctx.Err() != nil {
+				if draw.Err() != nil {
 					mu.Unlock()
 					return
 				}
@@ -123,8 +136,18 @@ func (s *Search) Run(ctx context.Context) (*Result, error) {
 				if fresh {
 					f := s.shrink(ctx, i, plan, out, work)
 					mu.Lock()
-					res.Findings = append(res.Findings, f)
+					if f.Confirmed {
+						res.Findings = append(res.Findings, f)
+					} else {
+						// A timing accident, or too rare to shrink: the
+						// next failure of the property gets its chance.
+						res.Unconfirmed = append(res.Unconfirmed, f)
+						delete(shrunk, f.Property)
+					}
 					mu.Unlock()
+					if f.Confirmed && s.Until != nil && s.Until(f) {
+						cancel()
+					}
 				}
 			}
 		})

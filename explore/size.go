@@ -133,7 +133,8 @@ func faultVariants(f faults.Fault) []faults.Fault {
 			out = append(out, faults.Reset{After: faults.Size(a)})
 		}
 	case faults.Slow:
-		for _, r := range smallerInts(int(f.Rate), 1) {
+		// Not below 1KiB: slower still only makes runs long.
+		for _, r := range smallerInts(int(f.Rate), 1<<10) {
 			out = append(out, faults.Slow{Rate: faults.Size(r)})
 		}
 	case faults.Stall:

@@ -60,7 +60,7 @@ func (f *exploreFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.policy, "policy", "killgroup", "restore subject: --cleanup-policy")
 	fs.IntVar(&f.manifests, "manifests", 6, "restore subject: manifests in its synthetic backup")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "restore subject: --concurrent-downloads")
-	fs.DurationVar(&f.readTimeout, "read-timeout", time.Second, "restore subject: --read-timeout")
+	fs.DurationVar(&f.readTimeout, "read-timeout", 2*time.Second, "restore subject: --read-timeout")
 	fs.StringVar(&f.restore, "restore", "", "restore subject: the restore `BIN` (default: restore beside leakgate)")
 	fs.StringVar(&f.fakecli, "fakecli", "", "the fakecli `BIN` for the personas (default: fakecli beside leakgate)")
 	fs.IntVar(&f.workers, "workers", 2, "runs at a time")
@@ -200,7 +200,7 @@ func (f *exploreFlags) subjectOf(ctx context.Context, cmd []string, root string)
 	r := explore.NewRestore(tools, bin, config, f.policy, root)
 	r.Manifests, r.Concurrency, r.ReadTimeout, r.Timeout = f.manifests, f.concurrency, f.readTimeout, f.timeout
 	if err := r.Prepare(ctx); err != nil {
-		return nil, "", fmt.Errorf("explore: %w", err)
+		return nil, "", fmt.Errorf("%w: explore: %w", errNothingRan, err)
 	}
 	return r, defect, nil
 }
@@ -258,6 +258,9 @@ func report(res *explore.Result, jsonOut string, stdout io.Writer) error {
 		res.Runs, res.Took, res.RunsPerMinute, res.Failed, res.Errors, len(res.Findings))
 	if res.LastError != "" {
 		fmt.Fprintf(stdout, "last error: %s\n", res.LastError)
+	}
+	for _, f := range res.Unconfirmed {
+		fmt.Fprintf(stdout, "unconfirmed %s: %s (run %d failed, then too rarely to count: a timing accident?)\n", f.Property, f.Original, f.Run)
 	}
 	for _, f := range res.Findings {
 		fmt.Fprintf(stdout, "FOUND %s: %s — replay: %s (shrunk in %s, %d runs)\n",

@@ -19,8 +19,9 @@ const envSeededDefect = "LEAKGATE_SEEDED_DEFECT"
 
 // The seeded defects.
 const (
-	// defectForget: once two children have failed, the next child that
-	// killgroup closes early is dropped instead (its group not killed).
+	// defectForget: once two faults were seen (children that failed, reads
+	// that timed out), the next child that killgroup closes early is
+	// forgotten: neither killed nor reaped.
 	defectForget = "killgroup-forgets-on-two-faults"
 	// defectWrongRetry: a restore that fails on a read whose CLI exited 1
 	// (what a CLI does once it gave up on a reset) leaves a mark beside the
@@ -49,7 +50,7 @@ type forgetter struct {
 	failed, forgot int
 }
 
-func (f *forgetter) ChildFailed() {
+func (f *forgetter) Fault() {
 	f.mu.Lock()
 	f.failed++
 	f.mu.Unlock()

@@ -65,9 +65,7 @@ func (c *child) exitResult() error {
 	if st.Success() {
 		return nil
 	}
-	if SeededDefect != nil {
-		SeededDefect.ChildFailed()
-	}
+	seededFault()
 	xe := &ExitError{Op: c.op, Params: c.params, Command: c.command, Pid: c.pid, ExitCode: st.ExitCode()}
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		xe.Signal = ws.Signal()
@@ -120,9 +118,7 @@ func (c *child) abort() error {
 		return nil
 	case KillGroup:
 		if SeededDefect != nil && SeededDefect.Forget() {
-			c.closePipes() // the seeded defect: forget the group, as Drop does
-			c.startWait()
-			return nil
+			return nil // the seeded defect: forget the child, as Abandon does
 		}
 		start := time.Now()
 		deadline := start.Add(c.waitDelay)

@@ -34,13 +34,20 @@ const (
 
 // SeededDefect is a test-only hook for `leakgate explore`'s seeded
 // defects: nil except in bin/restore run with LEAKGATE_SEEDED_DEFECT (see
-// cmd/restore/seeded.go), set once before any call. ChildFailed hears of
-// every child that ended with a failure; Forget is asked whenever KillGroup
-// closes a child early, and true makes that close act as Drop: the child's
-// group is neither killed nor waited for.
+// cmd/restore/seeded.go), set once before any call. Fault hears of every
+// child that ended with a failure and every read that timed out; Forget is
+// asked whenever KillGroup closes a child early, and true makes that close
+// act as Abandon: the child and its group are left as they are.
 var SeededDefect interface {
-	ChildFailed()
+	Fault()
 	Forget() bool
+}
+
+// seededFault tells SeededDefect, if set, of a fault.
+func seededFault() {
+	if SeededDefect != nil {
+		SeededDefect.Fault()
+	}
 }
 
 // policyNames is indexed by Policy.

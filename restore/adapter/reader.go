@@ -91,6 +91,7 @@ func (r *Reader) readErr(err error) error {
 	case err == io.EOF:
 		return r.join()
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		seededFault()
 		return fmt.Errorf("%s: no data within %v: %w", r.c.desc(), r.timeout, ErrReadTimeout)
 	}
 	r.mu.Lock()
