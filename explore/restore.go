@@ -18,21 +18,16 @@ import (
 // Restore is the restore subject: `restore bootstrap-db` (Bin) into a
 // fresh target DB, with Config and Policy, against a synthetic backup of
 // Manifests manifests, under the plan's faults; when it fails, a resume
-// into the same DB without faults. Its properties:
+// into the same DB without faults. Its properties: under killgroup nothing
+// leaks, in the faulty run or the resume (under the leaky policies a leak
+// is expected only where the policy leaves a child it dropped early: see
+// mayLeak); exit 0 only with a target DB key for key equal to a clean
+// restore's, exit 1 with a message that names a file, no other status; the
+// run ends within Timeout; after a failure, the resume exits 0 with the
+// clean restore's DB.
 //
-//   - under killgroup nothing leaks, in the faulty run or the resume; under
-//     the leaky policies a leak is expected only where the policy leaves a
-//     child it dropped early (see mayLeak);
-//
-//   - exit 0 only with a target DB key for key equal to a clean restore's;
-//     exit 1 with a message that names a file; no other status;
-//
-//   - the run ends within Timeout;
-//
-//   - after a failure, the resume exits 0 with the clean restore's DB.
-//
-//     s := explore.NewRestore(tools, "bin/restore", "testdata/configs/local.yaml", "killgroup", root)
-//     out, err := s.Check(ctx, plan, dir)
+//	s := explore.NewRestore(tools, "bin/restore", "testdata/configs/local.yaml", "killgroup", root)
+//	out, err := s.Check(ctx, plan, dir)
 type Restore struct {
 	Tools       Tools
 	Bin         string        // bin/restore

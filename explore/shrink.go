@@ -26,9 +26,10 @@ type Shrinker struct {
 	// Hint, if set, names handles worth narrowing a rule to first (the
 	// handles the failing run's faults hit, from its journal).
 	Hint func(out Outcome) []string
-	// Steps counts accepted candidates, Runs every run (for the report).
-	Steps, Runs int
-	Took        time.Duration
+	// Steps counts accepted candidates, Runs every run and Failures the
+	// failing ones (for the report).
+	Steps, Runs, Failures int
+	Took                  time.Duration
 }
 
 func (sh *Shrinker) tries() (int, int) {
@@ -55,6 +56,7 @@ func (sh *Shrinker) Confirm(ctx context.Context, s Subject, p *faults.Plan) (boo
 		out, err := sh.Fails(ctx, s, p)
 		if err == nil && out.Failed() {
 			failed++
+			sh.Failures++
 			last = out
 			if failed >= need {
 				return true, last

@@ -245,10 +245,10 @@ func replay(ctx context.Context, f exploreFlags, subj explore.Subject, stdout io
 	}}
 	failed, out := sh.Confirm(ctx, subj, e.Plan)
 	if failed {
-		fmt.Fprintf(stdout, "FAIL: %s fails (%d runs): %s\n", e.Plan, sh.Runs, out)
+		fmt.Fprintf(stdout, "FAIL: %s failed %d of %d runs: %s\n", e.Plan, sh.Failures, sh.Runs, out)
 		return errFailed
 	}
-	fmt.Fprintf(stdout, "PASS: %s did not fail in %d of %d runs\n", e.Plan, f.need, f.tries)
+	fmt.Fprintf(stdout, "PASS: %s failed %d of %d runs (%d needed to count)\n", e.Plan, sh.Failures, sh.Runs, f.need)
 	return nil
 }
 
