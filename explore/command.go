@@ -41,7 +41,7 @@ func (c *Command) Space() Space {
 	if c.handles == nil {
 		c.handles, _ = bucketHandles(c.Bucket)
 	}
-	return Space{Handles: c.handles}
+	return Space{Handles: c.handles, Network: c.Objserver != ""}
 }
 
 // Smaller: a fixed command has no simpler variant.

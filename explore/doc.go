@@ -12,7 +12,7 @@
 // # Generation
 //
 // A plan is 1 to Space.MaxRules rules of the fault language (package
-// faults), drawn from (seed, run index) alone (Generate): every kind, with
+// faults), drawn from (seed, run index) and the space alone (Generate): every kind, with
 // positions (after=, record=), numbers and modes from small sets of values
 // that matter for a restore (record 1..4, a few bytes to a few KiB, exit
 // codes, HTTP statuses, stall durations, rates); every target: the metadata

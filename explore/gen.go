@@ -19,6 +19,9 @@ import (
 type Space struct {
 	Handles  []string // sorted; may be empty (plans then target listings, categories and everything)
 	MaxRules int      // 1..MaxRules rules per plan; 0 means DefaultMaxRules
+	// Network limits plans to faults objserver can act out on the wire:
+	// no exit, no truncate with exit=.
+	Network bool
 }
 
 // DefaultMaxRules is Space.MaxRules when it is 0.
@@ -100,7 +103,15 @@ func pick[T any](g *generator, xs []T) T { return xs[g.r.IntN(len(xs))] }
 // rule draws one rule: a kind, a target, sometimes a call range and a
 // probability.
 func (g *generator) rule() faults.Rule {
-	r := faults.Rule{Fault: kinds[pick(g, faults.Kinds())](g)}
+	names := faults.Kinds()
+	if g.sp.Network {
+		names = slices.DeleteFunc(names, func(k string) bool { return k == "exit" })
+	}
+	r := faults.Rule{Fault: kinds[pick(g, names)](g)}
+	if t, ok := r.Fault.(faults.Truncate); ok && g.sp.Network {
+		t.Exit = 0
+		r.Fault = t
+	}
 	g.target(&r)
 	if g.r.IntN(5) == 0 {
 		from := 1 + g.r.IntN(2*len(g.sp.Handles)+2)

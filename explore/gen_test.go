@@ -85,3 +85,20 @@ func TestHandleGlob(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateNetworkPlansSuitObjserver(t *testing.T) {
+	sp := testSpace
+	sp.Network = true
+	for i := range 300 {
+		for _, r := range Generate(sp, 2, i).Rules {
+			switch f := r.Fault.(type) {
+			case faults.Exit:
+				t.Fatalf("run %d: a network plan holds %s", i, r)
+			case faults.Truncate:
+				if f.Exit != 0 {
+					t.Fatalf("run %d: a network plan holds %s", i, r)
+				}
+			}
+		}
+	}
+}

@@ -50,9 +50,9 @@ func startObjServer(ctx context.Context, bin, bucket, spec, dir string) (*objSer
 			o.endpoint = strings.TrimSpace(string(b))
 			return o, nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil || o.cmd.ProcessState != nil {
+		// Before it listens objserver writes only to say why it gives up.
+		if log, _ := os.ReadFile(logPath); len(log) > 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			o.stop()
-			log, _ := os.ReadFile(logPath)
 			return nil, fmt.Errorf("objserver did not start listening: %s", log)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the address file, with a deadline

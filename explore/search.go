@@ -216,7 +216,11 @@ func (s *Search) shrink(ctx context.Context, run int, plan *faults.Plan, out Out
 	}
 	f.Plan, f.Subject, f.flags = min.String(), subj.Name(), subj.Flags()
 	f.ShrinkTook, f.ShrinkRuns = sh.Took, sh.Runs
-	s.logf("finding %s: %s (shrunk in %s, %d runs)", f.Property, f.Plan, sh.Took.Round(time.Millisecond), sh.Runs)
+	if confirmed {
+		s.logf("finding %s: %s (shrunk in %s, %d runs)", f.Property, f.Plan, sh.Took.Round(time.Millisecond), sh.Runs)
+	} else {
+		s.logf("unconfirmed %s: %s failed %d of %d runs again", f.Property, f.Plan, sh.Failures, sh.Runs)
+	}
 	return f
 }
 
