@@ -27,8 +27,11 @@
 // Each run goes under the gate (`leakgate run --json`, driven as a
 // subprocess in gate.go: explore depends on the gate's report, not its
 // code). A Subject judges it: Restore (a restore into a fresh target DB,
-// resumed without faults after a failure; see its doc) or Command (any
-// command: the gate's verdict, the timeout, a named file on failure).
+// resumed without faults after a failure; see its doc), Backup (the write
+// path: a backup into a fresh bucket, which must restore to the clean DB
+// when it exits 0; its plans aim at uploads) or Command (any command: the
+// gate's verdict, the timeout, a named file on failure; with Objserver,
+// real CLIs against bin/objserver, and network faults only).
 //
 // Where leaky policies may leak (Restore.mayLeak), in this project's
 // terms (see the adapter package's doc for each policy): drop and abandon

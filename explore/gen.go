@@ -22,6 +22,9 @@ type Space struct {
 	// Network limits plans to faults objserver can act out on the wire:
 	// no exit, no truncate with exit=.
 	Network bool
+	// Writes aims plans at the write path: uploads (op=write) and the
+	// other calls of a backup (op=other, op=move) rather than reads.
+	Writes bool
 }
 
 // DefaultMaxRules is Space.MaxRules when it is 0.
@@ -129,6 +132,10 @@ var categories = []string{"*.meta", "*.manifest", "*.chunk"}
 // target sets r's on= and op=: the metadata listing, uploads, a category of
 // reads, one handle, or every read.
 func (g *generator) target(r *faults.Rule) {
+	if g.sp.Writes {
+		g.writeTarget(r)
+		return
+	}
 	switch g.r.IntN(6) {
 	case 0:
 		r.Ops = []faults.Op{faults.OpList}
@@ -140,6 +147,22 @@ func (g *generator) target(r *faults.Rule) {
 	case 2, 3:
 		r.On = pick(g, categories)
 	case 4:
+		if len(g.sp.Handles) > 0 {
+			r.On = handleGlob(pick(g, g.sp.Handles))
+		}
+	}
+}
+
+// writeTarget sets r's on= and op= for the write path: uploads of a
+// category or of one handle, or the backup's other calls.
+func (g *generator) writeTarget(r *faults.Rule) {
+	r.Ops = []faults.Op{faults.OpWrite}
+	switch g.r.IntN(5) {
+	case 0:
+		r.Ops = []faults.Op{pick(g, []faults.Op{faults.OpOther, faults.OpMove})}
+	case 1, 2:
+		r.On = pick(g, categories)
+	case 3:
 		if len(g.sp.Handles) > 0 {
 			r.On = handleGlob(pick(g, g.sp.Handles))
 		}

@@ -120,9 +120,7 @@ func (r *Restore) fixture(ctx context.Context) (*fixture, error) {
 	if err := os.MkdirAll(fx.bucket, 0o755); err != nil {
 		return nil, fmt.Errorf("restore subject: %w", err)
 	}
-	v, err := r.Tools.gate(ctx, gated{args: []string{r.Bin, "make-backup", "--command-adapter-config", r.Config,
-		"--manifests", strconv.Itoa(r.Manifests), "--chunks", "2", "--records", "4", "--record-size", "1024"},
-		bucket: fx.bucket, dir: dir, name: "make-backup", timeout: time.Minute})
+	v, err := r.Tools.gate(ctx, gated{args: r.backupArgs(), bucket: fx.bucket, dir: dir, name: "make-backup", timeout: time.Minute})
 	if err != nil || v.exit() != 0 {
 		return nil, fmt.Errorf("restore subject: make-backup failed (exit %d, %v):\n%s", v.exit(), err, v.output)
 	}

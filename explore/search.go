@@ -13,8 +13,7 @@ import (
 
 // Search is one search: the plans of Seed, runs Shard.I, Shard.I+Shard.N,
 // … below Runs, each checked against Subject by Workers runs at a time,
-// until Runs are done or two thirds of Budget are spent (shrinking may use
-// the rest). A failing plan is confirmed (Tries/Need),
+// until Runs are done or Budget is spent. A failing plan is confirmed (Tries/Need),
 // shrunk and reported as a Finding; one finding per broken property is
 // shrunk, later failures of the same property are only counted.
 //
@@ -75,17 +74,16 @@ type Result struct {
 // or the evidence folder cannot be written.
 func (s *Search) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
-	// Plans are drawn for the first two thirds of the budget (draw);
-	// shrinking what they found may use all of it (ctx).
-	parent := ctx
+	// Plans are drawn until the budget is spent (draw); a worker that
+	// found a failing plan shrinks it meanwhile, within the same budget
+	// (ctx), while the others go on drawing; a finding made late is
+	// shrunk as far as the budget allows.
 	ctx, cancel := context.WithCancel(ctx)
-	draw, stopDrawing := context.WithCancel(ctx)
 	if s.Budget > 0 {
-		ctx, cancel = context.WithTimeout(parent, s.Budget)
-		draw, stopDrawing = context.WithTimeout(ctx, s.Budget*2/3)
+		ctx, cancel = context.WithTimeout(ctx, s.Budget)
 	}
 	defer cancel()
-	defer stopDrawing()
+	draw := ctx
 	work := filepath.Join(s.Dir, "work")
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("explore: %w", err)

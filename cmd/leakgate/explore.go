@@ -21,7 +21,7 @@ import (
 )
 
 const exploreUsage = `usage: leakgate explore [flags] -- CMD ARGS…
-       leakgate explore --subject restore [flags]
+       leakgate explore --subject restore|backup [flags]
        leakgate explore --replay PLANFILE [flags] [-- CMD ARGS…]
 
 Draws fault plans from --seed, runs each under the leak gate and checks the
@@ -55,7 +55,8 @@ func (f *exploreFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jsonOut, "json", "", "write the result (runs, runs per minute, findings) as JSON to `FILE`")
 	fs.StringVar(&f.replay, "replay", "", "run the plan in `PLANFILE` (a finding or a corpus entry) --tries times instead of searching")
 	fs.BoolVar(&f.objserver, "objserver", false, "act the plan's faults out in bin/objserver (beside leakgate) and give CMD its endpoint as ENDPOINT and R2_ENDPOINT_URL, for real CLIs")
-	fs.StringVar(&f.subject, "subject", "", "`restore`: the built-in restore subject (bin/restore bootstrap-db, resume, DB compared); default: CMD")
+	fs.StringVar(&f.subject, "subject", "", "`restore`: bin/restore bootstrap-db, resumed after a failure, DB compared with a clean restore's; "+
+		"backup: bin/restore make-backup, its bucket restored and compared; default: CMD")
 	fs.StringVar(&f.config, "config", "testdata/configs/local.yaml", "restore subject: the CommandAdapter config `FILE`")
 	fs.StringVar(&f.policy, "policy", "killgroup", "restore subject: --cleanup-policy")
 	fs.IntVar(&f.manifests, "manifests", 6, "restore subject: manifests in its synthetic backup")
@@ -124,8 +125,8 @@ func exploreCmd(args []string, stdout, stderr io.Writer) error {
 // check validates the flags against the operands.
 func (f *exploreFlags) check(cmd []string) error {
 	switch {
-	case f.subject != "" && f.subject != "restore":
-		return fmt.Errorf("%w: explore: --subject: unknown subject %q (known: restore; or give -- CMD ARGS…)", errUsage, f.subject)
+	case f.subject != "" && f.subject != "restore" && f.subject != "backup":
+		return fmt.Errorf("%w: explore: --subject: unknown subject %q (known: backup, restore; or give -- CMD ARGS…)", errUsage, f.subject)
 	case f.subject == "" && len(cmd) == 0:
 		return fmt.Errorf("%w: explore: no command given (leakgate explore [flags] -- CMD ARGS…, or --subject restore)", errUsage)
 	case f.subject != "" && len(cmd) > 0:
@@ -187,7 +188,7 @@ func (f *exploreFlags) subjectOf(ctx context.Context, cmd []string, root string)
 	bin := f.restore
 	if bin == "" {
 		if bin = besideMe("restore"); bin == "" {
-			return nil, "", fmt.Errorf("%w: explore: --subject restore: no restore beside %s; give --restore BIN", errUsage, selfPath())
+			return nil, "", fmt.Errorf("%w: explore: --subject %s: no restore beside %s; give --restore BIN", errUsage, f.subject, selfPath())
 		}
 	}
 	config, err := filepath.Abs(f.config)
@@ -201,6 +202,9 @@ func (f *exploreFlags) subjectOf(ctx context.Context, cmd []string, root string)
 	r.Manifests, r.Concurrency, r.ReadTimeout, r.Timeout = f.manifests, f.concurrency, f.readTimeout, f.timeout
 	if err := r.Prepare(ctx); err != nil {
 		return nil, "", fmt.Errorf("%w: explore: %w", errNothingRan, err)
+	}
+	if f.subject == "backup" {
+		return explore.NewBackup(r), defect, nil
 	}
 	return r, defect, nil
 }
