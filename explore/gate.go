@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -84,8 +85,9 @@ func (t Tools) gate(ctx context.Context, g gated) (verdict, error) {
 	cmd := exec.CommandContext(ctx, t.Leakgate, append(append(args, "--"), g.args...)...)
 	cmd.Env = append(t.environ(), g.env...)
 	human, err := cmd.CombinedOutput()
+	// leakgate run exits 1 when the gate fails: a verdict, not an error.
 	var xe *exec.ExitError
-	if err != nil && (!isExit(err, &xe) || xe.ExitCode() != 1) {
+	if err != nil && !(errors.As(err, &xe) && xe.ExitCode() == 1) {
 		return v, fmt.Errorf("leakgate run %s: %w\n%s", strings.Join(g.args, " "), err, human)
 	}
 	data, err := os.ReadFile(report)
@@ -100,12 +102,6 @@ func (t Tools) gate(ctx context.Context, g gated) (verdict, error) {
 	}
 	v.journal, _ = journal.Read(jpath) // a run killed early may leave none
 	return v, nil
-}
-
-func isExit(err error, xe **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError)
-	*xe = e
-	return ok
 }
 
 // faultEnv are the variables of explore's own environment that would

@@ -223,10 +223,6 @@ func selfPath() string {
 func replay(ctx context.Context, f exploreFlags, subj explore.Subject, stdout io.Writer) error {
 	e, err := explore.ReadEntry(f.replay)
 	if err != nil {
-		var perr *os.PathError
-		if errors.As(err, &perr) {
-			return fmt.Errorf("%w: explore: --replay: %w", errUsage, err)
-		}
 		return fmt.Errorf("%w: explore: --replay: %w", errUsage, err)
 	}
 	dir, err := os.MkdirTemp("", "leakgate-replay-")
