@@ -117,3 +117,26 @@ func TestCandidatesAreSmallerOrSkipped(t *testing.T) {
 		t.Errorf("a candidate lost its fault: %v", got)
 	}
 }
+
+// TestShardsSplitTheRuns: the shards of a search check every run index
+// once between them.
+func TestShardsSplitTheRuns(t *testing.T) {
+	seen := map[int]int{}
+	for i := 1; i <= 3; i++ {
+		next := (&Search{Runs: 10, Shard: Shard{I: i, N: 3}}).indices()
+		for j, ok := next(); ok; j, ok = next() {
+			if j%3 != i-1 {
+				t.Errorf("shard %d/3 got run %d", i, j)
+			}
+			seen[j]++
+		}
+	}
+	for j := range 10 {
+		if seen[j] != 1 {
+			t.Errorf("run %d checked %d times", j, seen[j])
+		}
+	}
+	if len(seen) != 10 {
+		t.Errorf("runs checked: %v", seen)
+	}
+}
