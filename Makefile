@@ -96,7 +96,8 @@ clean:
 ## explore: search fault plans against the restore subject for EXPLORE_BUDGET
 ## (default 5m) on EXPLORE_WORKERS runs at a time (2 cores: 2), shrink what
 ## fails, and write findings (plan files, evidence, explore.json) to
-## reports/out/explore. Exits 1 when it found a failing plan. Another
+## reports/out/explore. Exits 1 when it found a failing plan that the
+## regression corpus (testdata/explore) does not already hold. Another
 ## subject or seed: make explore EXPLORE_FLAGS='--policy drop --seed 7'.
 EXPLORE_BUDGET  ?= 5m
 EXPLORE_WORKERS ?= 2
@@ -104,4 +105,4 @@ EXPLORE_FLAGS   ?= --config testdata/configs/local.yaml --policy killgroup --see
 explore: build
 	@mkdir -p $(OUT)/explore
 	bin/leakgate explore --subject restore --budget $(EXPLORE_BUDGET) --workers $(EXPLORE_WORKERS) \
-		--out $(OUT)/explore --json $(OUT)/explore/explore.json --quiet $(EXPLORE_FLAGS)
+		--out $(OUT)/explore --json $(OUT)/explore/explore.json --corpus testdata/explore --quiet $(EXPLORE_FLAGS)

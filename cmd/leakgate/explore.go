@@ -30,19 +30,19 @@ restore subject also: exit 0 only with the clean restore's DB, and a resume
 after a failure reaches it). A failing plan is shrunk to a minimal one, and
 written with its evidence under --out. See 'go doc
 github.com/leakgate/leakgate/explore'.
-Exit status: 0 no failing plan found, 1 one was (or --replay failed), 2
-usage error.
+Exit status: 0 no failing plan found (but those --corpus knows), 1 one
+was (or --replay failed), 2 usage error.
 
 `
 
 // exploreFlags are explore's flags.
 type exploreFlags struct {
-	bucket, subject, config, policy, replay, jsonOut, out, restore, fakecli, shard string
-	objserver                                                                      bool
-	seed                                                                           int64
-	runs, workers, tries, need, manifests, concurrency, maxRules                   int
-	budget, timeout, readTimeout                                                   time.Duration
-	quiet                                                                          bool
+	bucket, subject, config, policy, replay, jsonOut, out, restore, fakecli, shard, corpus string
+	objserver                                                                              bool
+	seed                                                                                   int64
+	runs, workers, tries, need, manifests, concurrency, maxRules                           int
+	budget, timeout, readTimeout                                                           time.Duration
+	quiet                                                                                  bool
 }
 
 func (f *exploreFlags) register(fs *flag.FlagSet) {
@@ -70,6 +70,7 @@ func (f *exploreFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxRules, "max-rules", explore.DefaultMaxRules, "most rules per plan")
 	fs.StringVar(&f.out, "out", "reports/out/explore", "where findings (plan files) and their evidence go")
 	fs.BoolVar(&f.quiet, "quiet", false, "print findings only, not every run")
+	fs.StringVar(&f.corpus, "corpus", "", "a regression corpus `DIR` (testdata/explore): a finding whose minimal plan and property an entry already holds is known, and does not make the exit status 1")
 }
 
 // exploreCmd is `leakgate explore`.
@@ -119,7 +120,27 @@ func exploreCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("explore: %w", err)
 	}
-	return report(res, f.jsonOut, stdout)
+	known, err := knownFindings(f.corpus)
+	if err != nil {
+		return fmt.Errorf("%w: explore: --corpus: %w", errUsage, err)
+	}
+	return report(res, known, f.jsonOut, stdout)
+}
+
+// knownFindings reads the corpus in dir ("" for none) as a set of
+// "PROPERTY PLAN" keys of its failing entries.
+func knownFindings(dir string) (map[string]bool, error) {
+	known := map[string]bool{}
+	if dir == "" {
+		return known, nil
+	}
+	entries, err := explore.Corpus(dir)
+	for _, e := range entries {
+		if prop, ok := strings.CutPrefix(e.Expect, "fail "); ok {
+			known[prop+" "+e.Plan.String()] = true
+		}
+	}
+	return known, err
 }
 
 // check validates the flags against the operands.
@@ -252,8 +273,9 @@ func replay(ctx context.Context, f exploreFlags, subj explore.Subject, stdout io
 	return nil
 }
 
-// report prints the result (and writes it as JSON); a finding is errFailed.
-func report(res *explore.Result, jsonOut string, stdout io.Writer) error {
+// report prints the result (and writes it as JSON); a finding the corpus
+// does not know is errFailed.
+func report(res *explore.Result, known map[string]bool, jsonOut string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "explore: %d runs in %.0fs (%.1f runs/minute), %d failed, %d errors, %d findings\n",
 		res.Runs, res.Took, res.RunsPerMinute, res.Failed, res.Errors, len(res.Findings))
 	if res.LastError != "" {
@@ -262,9 +284,16 @@ func report(res *explore.Result, jsonOut string, stdout io.Writer) error {
 	for _, f := range res.Unconfirmed {
 		fmt.Fprintf(stdout, "unconfirmed %s: %s (run %d failed, then too rarely to count: a timing accident?)\n", f.Property, f.Original, f.Run)
 	}
+	fresh := 0
 	for _, f := range res.Findings {
-		fmt.Fprintf(stdout, "FOUND %s: %s — replay: %s (shrunk in %s, %d runs)\n",
-			f.Property, f.Plan, f.Replay, f.ShrinkTook.Round(time.Millisecond), f.ShrinkRuns)
+		what := "FOUND"
+		if known[f.Property+" "+f.Plan] {
+			what = "known"
+		} else {
+			fresh++
+		}
+		fmt.Fprintf(stdout, "%s %s: %s — replay: %s (shrunk in %s, %d runs)\n",
+			what, f.Property, f.Plan, f.Replay, f.ShrinkTook.Round(time.Millisecond), f.ShrinkRuns)
 	}
 	if jsonOut != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
@@ -275,7 +304,7 @@ func report(res *explore.Result, jsonOut string, stdout io.Writer) error {
 			return fmt.Errorf("explore: --json: %w", err)
 		}
 	}
-	if len(res.Findings) > 0 {
+	if fresh > 0 {
 		return errFailed
 	}
 	return nil
