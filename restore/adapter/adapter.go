@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -89,6 +88,11 @@ type Adapter struct {
 	Stderr       *os.File
 	OnSpawn      func(Spawn)
 	Pdeathsig    syscall.Signal
+	// MaxOutput bounds what list_metadata_files and backup_metadata_file
+	// may print (0 = DefaultMaxOutput); MaxOutputSetting names the setting
+	// that raises it in the error ("--max-listing-bytes"; "" = none).
+	MaxOutput        int64
+	MaxOutputSetting string
 }
 
 // Spawn describes one started child, passed to Adapter.OnSpawn: the
@@ -167,7 +171,8 @@ func buildEnv(base []string, layers ...[]EnvVar) []string {
 }
 
 // spawn starts `bash -c ShellPrefix+command` with piped stdin and stdout.
-// ctx is consulted here only: a started child is never killed by ctx.
+// ctx is consulted here only; the one-shot operations watch it afterwards
+// (readOutput), a Reader or Writer does not.
 func (a *Adapter) spawn(ctx context.Context, op, command string, params []EnvVar) (*child, error) {
 	desc := opDesc(op, params)
 	if err := ctx.Err(); err != nil {
@@ -247,34 +252,38 @@ func (a *Adapter) config(op string) (*Config, error) {
 	return a.Config, nil
 }
 
-// runToEnd runs a command to completion: read stdout to EOF, then join
-// (close stdin, reap). Stdin stays open until stdout ends, as shipped.
-func (a *Adapter) runToEnd(ctx context.Context, op, command string, params []EnvVar) ([]byte, error) {
+// runToEnd runs a command to completion: read stdout to EOF (at most
+// limit bytes, see readOutput), then join (close stdin, reap). Stdin stays
+// open until stdout ends, as shipped. Cancelling ctx stops the command by
+// the policy.
+func (a *Adapter) runToEnd(ctx context.Context, op, command string, params []EnvVar, limit int64, setting string) ([]byte, error) {
 	c, err := a.spawn(ctx, op, command, params)
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(c.stdout)
+	out, err := c.readOutput(ctx, limit, setting)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("%s: read stdout of bash (pid %d): %w", c.desc(), c.pid, err), c.abort())
+		return nil, err
 	}
-	if err := c.join(nil); err != nil {
+	if err := c.finish(ctx); err != nil {
 		return out, err
 	}
 	return out, nil
 }
 
 // readHandle reads the handle a write command prints before closing its
-// stdout. If it printed nothing, the command is shut down (stdin closed,
-// reaped) and its exit status, or ErrEmptyHandle, is the error.
-func (c *child) readHandle() (string, error) {
-	out, err := io.ReadAll(c.stdout)
+// stdout (at most MaxHandleLen bytes). If it printed nothing, the command
+// is shut down (stdin closed, reaped) and its exit status, or
+// ErrEmptyHandle, is the error. Cancelling ctx stops the command by the
+// policy.
+func (c *child) readHandle(ctx context.Context) (string, error) {
+	out, err := c.readOutput(ctx, MaxHandleLen, "")
 	if err != nil {
-		return "", errors.Join(fmt.Errorf("%s: read handle from stdout of bash (pid %d): %w", c.desc(), c.pid, err), c.abort())
+		return "", err
 	}
 	h := strings.TrimSpace(string(out))
 	if h == "" {
-		if err := c.join(nil); err != nil {
+		if err := c.finish(ctx); err != nil {
 			return "", err
 		}
 		return "", fmt.Errorf("%s: %w", c.desc(), ErrEmptyHandle)
@@ -318,7 +327,7 @@ func (a *Adapter) ListMetadataFiles(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := a.runToEnd(ctx, OpListMetadataFiles, cfg.Commands.ListMetadataFiles, nil)
+	out, err := a.runToEnd(ctx, OpListMetadataFiles, cfg.Commands.ListMetadataFiles, nil, a.maxOutput(), a.MaxOutputSetting)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +354,7 @@ func (a *Adapter) CreateBackup(ctx context.Context, name string) (string, error)
 	if err := checkName(OpCreateBackup, params, name); err != nil {
 		return "", err
 	}
-	out, err := a.runToEnd(ctx, OpCreateBackup, cfg.Commands.CreateBackup, params)
+	out, err := a.runToEnd(ctx, OpCreateBackup, cfg.Commands.CreateBackup, params, MaxHandleLen, "")
 	if err != nil {
 		return "", err
 	}
@@ -379,7 +388,7 @@ func (a *Adapter) CreateForWrite(ctx context.Context, backupHandle, fileName str
 	if err != nil {
 		return "", nil, err
 	}
-	h, err := c.readHandle()
+	h, err := c.readHandle(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -405,15 +414,29 @@ func (a *Adapter) SaveMetadataLine(ctx context.Context, fileName string, content
 	if err != nil {
 		return "", err
 	}
-	h, err := c.readHandle()
+	h, err := c.readHandle(ctx)
 	if err != nil {
 		return "", err
 	}
 	w := newWriter(c, h, a.WriteTimeout)
-	if _, err := w.Write(content); err != nil {
-		return "", errors.Join(err, w.Abort())
+	// Cancelling ctx unblocks the write or the shutdown (under every
+	// policy: deadlines close nothing) and aborts the command by the policy.
+	stop := context.AfterFunc(ctx, func() {
+		_ = c.stdin.SetWriteDeadline(time.Now())
+		_ = c.stdout.SetReadDeadline(time.Now())
+		_ = w.Abort()
+	})
+	defer stop()
+	_, err = w.Write(content)
+	if err == nil {
+		err = w.Close()
+	} else {
+		err = errors.Join(err, w.Abort())
 	}
-	if err := w.Close(); err != nil {
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%s: %w: %w", c.desc(), ErrCancelled, context.Cause(ctx))
+	}
+	if err != nil {
 		return "", err
 	}
 	return h, nil
@@ -437,6 +460,6 @@ func (a *Adapter) BackupMetadataFile(ctx context.Context, fileHandle string) err
 	if name == "" {
 		return fmt.Errorf("%s: file handle %q has no file name", opDesc(OpBackupMetadataFile, params), fileHandle)
 	}
-	_, err = a.runToEnd(ctx, OpBackupMetadataFile, cfg.Commands.BackupMetadataFile, params)
+	_, err = a.runToEnd(ctx, OpBackupMetadataFile, cfg.Commands.BackupMetadataFile, params, a.maxOutput(), a.MaxOutputSetting)
 	return err
 }

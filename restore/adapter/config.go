@@ -2,9 +2,9 @@ package adapter
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,9 +18,9 @@ import (
 //	EnvVar{Key: "FILE_HANDLE", Value: "b.1a2b/0-.chunk"}
 type EnvVar struct{ Key, Value string }
 
-// String renders v as KEY="value" (value Go-quoted), the form used in error
-// messages: FILE_HANDLE="b.1a2b/0-.chunk".
-func (v EnvVar) String() string { return v.Key + "=" + strconv.Quote(v.Value) }
+// String renders v as KEY="value" (value Go-quoted and cut as Quote
+// does), the form used in error messages: FILE_HANDLE="b.1a2b/0-.chunk".
+func (v EnvVar) String() string { return v.Key + "=" + Quote(v.Value) }
 
 // Commands holds the shell snippets of a CommandAdapter config, one per
 // operation, exactly as written in the YAML (`commands:` → `open_for_read:`
@@ -95,16 +95,11 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // LoadConfig reads and parses the CommandAdapter config at path; Source is
-// path. Every error matches ErrConfig and names the file (and, for content
-// errors, line and column).
+// path. It is LoadConfigContext without cancellation.
 //
 //	cfg, err := adapter.LoadConfig("testdata/configs/local.yaml")
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &ConfigError{Source: path, Msg: "read config", Err: err}
-	}
-	return ParseConfig(data, path)
+	return LoadConfigContext(context.Background(), path)
 }
 
 // ParseConfig parses a CommandAdapter config held in data; source names it in

@@ -19,9 +19,23 @@
 // close-on-exec (os.Pipe), so of the two pipes a child holds only its own
 // ends, as fds 0 and 1; every fd this package opens is close-on-exec, though
 // fds the process itself inherited without it still pass through. A context
-// passed to an operation is checked before spawning only: cancelling it
-// never kills a child behind the policy's back (exec.CommandContext is not
-// used).
+// passed to OpenForRead or CreateForWrite is checked before spawning only:
+// cancelling it later never kills a Reader's or Writer's child behind the
+// policy's back (exec.CommandContext is not used). The one-shot operations
+// (ListMetadataFiles, CreateBackup, SaveMetadataLine, BackupMetadataFile,
+// and CreateForWrite until its handle is read) watch their context while
+// the command runs: cancelling it stops the command by the policy, as a
+// dropped reader, and the error wraps ErrCancelled.
+//
+// # Bounds
+//
+// Every read of a command's output is bounded: list_metadata_files and
+// backup_metadata_file may print Adapter.MaxOutput bytes (DefaultMaxOutput,
+// 64 MiB), a printed handle MaxHandleLen (64 KiB), a config file
+// MaxConfigLen (1 MiB). Past the bound the command is stopped by the
+// policy and the error wraps ErrOutputTooLarge (a config: ErrConfig),
+// naming the operation and the bound. Outside text in messages goes through
+// Quote: Go-quoted and cut to 120 bytes.
 //
 // A child is "joined" the way tokio's Child::wait does it: close its stdin,
 // wait for bash, close stdout. A Reader joins at EOF; a Writer's Close and
