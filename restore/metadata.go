@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/manifest"
 	"github.com/leakgate/leakgate/restore/stream"
 )
@@ -18,10 +19,21 @@ import (
 // tmpPrefix marks a metadata download in progress in the cache dir.
 const tmpPrefix = ".download-"
 
-// syncMetadata lists the metadata files, removes cached files no longer
-// listed (and downloads a killed run left behind), downloads the ones not
-// cached yet through the ordered bounded stream (temp file, then rename),
-// and parses every listed file.
+// DefaultMaxMetadataLen bounds one metadata file's download when
+// Options.MaxMetadataLen is 0: 64 MiB.
+const DefaultMaxMetadataLen = 64 << 20
+
+// ErrEmptyListing is returned when list_metadata_files printed no handle.
+var ErrEmptyListing = errors.New("list_metadata_files listed no metadata file")
+
+// ErrTooLarge is wrapped by the error for a file (manifest, metadata file)
+// longer than its bound; the error names the file, the bound and the
+// setting that raises it.
+var ErrTooLarge = errors.New("file exceeds its bound")
+
+// syncMetadata runs the metadata sync's phases: open the cache dir (a temp
+// dir if ""), list the metadata files, prune what the cache no longer
+// needs, download the files not cached yet, and parse every listed file.
 //
 // A failed download is an error naming the file handle, returned before
 // anything is parsed; the file is then absent from the cache (its temp file
@@ -35,42 +47,69 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("metadata cache dir: %w", err)
 	}
+	c, err := openCache(dir)
+	if err != nil {
+		return nil, err
+	}
+	byName, err := r.listMetadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.prune(byName); err != nil {
+		return nil, err
+	}
+	if err := r.downloadMissing(ctx, c, byName); err != nil {
+		return nil, err
+	}
+	return parseCached(dir, byName)
+}
+
+// listMetadata runs list_metadata_files and maps each handle's file name
+// (the cache's name for it) to the handle.
+func (r *run) listMetadata(ctx context.Context) (map[string]string, error) {
 	handles, err := r.a.ListMetadataFiles(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if len(handles) == 0 {
+		return nil, ErrEmptyListing
+	}
 	byName := map[string]string{}
 	for _, h := range handles {
 		name := path.Base(h)
-		if name == "." || name == "/" || strings.HasPrefix(name, tmpPrefix) {
-			return nil, fmt.Errorf("metadata file handle %q: unusable file name", h)
+		if name == "." || name == "/" || name == CacheMarker || strings.HasPrefix(name, tmpPrefix) {
+			return nil, fmt.Errorf("metadata file handle %s: unusable file name", adapter.Quote(h))
 		}
 		if other, dup := byName[name]; dup && other != h {
-			return nil, fmt.Errorf("metadata file handles %q and %q share the file name %q", other, h, name)
+			return nil, fmt.Errorf("metadata file handles %s and %s share the file name %s", adapter.Quote(other), adapter.Quote(h), adapter.Quote(name))
 		}
 		byName[name] = h
 	}
-	if err := removeStale(dir, byName); err != nil {
-		return nil, err
-	}
+	return byName, nil
+}
 
-	var missing []string
+// downloadMissing downloads the listed files the cache lacks through the
+// ordered bounded stream, after recording their names in the marker.
+func (r *run) downloadMissing(ctx context.Context, c *cache, byName map[string]string) error {
+	var missing, names []string
 	for name, h := range byName {
-		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(c.dir, name)); errors.Is(err, os.ErrNotExist) {
 			missing = append(missing, h)
+			names = append(names, name)
 		} else if err != nil {
-			return nil, fmt.Errorf("metadata cache: %w", err)
+			return fmt.Errorf("metadata cache: %w", err)
 		}
+	}
+	if err := c.claim(names); err != nil {
+		return err
 	}
 	slices.Sort(missing)
 	tasks := make([]stream.Task[error], len(missing))
 	for i, h := range missing {
 		tasks[i] = func(ctx context.Context, g *stream.Gate) error {
-			if err := r.download(ctx, g, h, dir); err != nil {
-				return fmt.Errorf("download %s: %w", h, err)
+			if err := r.download(ctx, g, h, c.dir); err != nil {
+				return fmt.Errorf("download %s: %w", adapter.Quote(h), err)
 			}
 			return nil
 		}
@@ -82,14 +121,19 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 			break
 		}
 		if err != nil {
-			return nil, abort(r, s, err)
+			return abort(r, s, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, abort(r, s, err)
+		return abort(r, s, err)
 	}
 	s.Wait()
+	return nil
+}
 
+// parseCached parses every listed file in the cache, in name order. A file
+// that does not parse is removed (the next run downloads it again).
+func parseCached(dir string, byName map[string]string) ([]manifest.EpochEndingBackupMeta, error) {
 	names := make([]string, 0, len(byName))
 	for name := range byName {
 		names = append(names, name)
@@ -100,7 +144,7 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 		p := filepath.Join(dir, name)
 		m, err := parseMetadataFile(p)
 		if err != nil {
-			err = fmt.Errorf("metadata file %s: %w", byName[name], err)
+			err = fmt.Errorf("metadata file %s: %w", adapter.Quote(byName[name]), err)
 			if rerr := os.Remove(p); rerr != nil {
 				return nil, errors.Join(err, fmt.Errorf("remove it from the cache: %w", rerr))
 			}
@@ -111,26 +155,9 @@ func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEnd
 	return metas, nil
 }
 
-// removeStale deletes cached files (and leftover downloads) that the
-// listing no longer names.
-func removeStale(dir string, keep map[string]string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("metadata cache: %w", err)
-	}
-	for _, e := range entries {
-		if _, ok := keep[e.Name()]; ok || e.IsDir() {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("remove stale metadata cache file: %w", err)
-		}
-	}
-	return nil
-}
-
-// download copies one metadata file into dir via a temp file and a rename,
-// so the cache never holds a partial file under its real name.
+// download copies one metadata file, at most r.maxMetadata bytes, into dir
+// via a temp file and a rename, so the cache never holds a partial file
+// under its real name.
 func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) error {
 	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
@@ -138,7 +165,10 @@ func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) 
 	}
 	defer os.Remove(f.Name())
 	err = r.withReader(ctx, g, handle, func(rd io.Reader) error {
-		_, err := io.Copy(f, rd)
+		n, err := io.Copy(f, io.LimitReader(rd, r.maxMetadata+1))
+		if err == nil && n > r.maxMetadata {
+			err = tooLarge("metadata file", handle, r.maxMetadata, "--max-metadata-file-bytes")
+		}
 		return err
 	})
 	if cerr := f.Close(); err == nil {
@@ -151,6 +181,12 @@ func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) 
 		return fmt.Errorf("metadata cache: %w", err)
 	}
 	return nil
+}
+
+// tooLarge is the error for a file longer than its bound.
+func tooLarge(what, handle string, limit int64, setting string) error {
+	return fmt.Errorf("%s %s: longer than %s: %w (raise it with %s); stopped reading",
+		what, adapter.Quote(handle), adapter.FormatBytes(limit), ErrTooLarge, setting)
 }
 
 func parseMetadataFile(p string) ([]manifest.EpochEndingBackupMeta, error) {

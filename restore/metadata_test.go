@@ -35,7 +35,9 @@ func cacheHolds(t *testing.T, s *store, cache string, handles []string) {
 	}
 	var got, want []string
 	for _, e := range entries {
-		got = append(got, e.Name())
+		if e.Name() != restore.CacheMarker {
+			got = append(got, e.Name())
+		}
 	}
 	for _, h := range handles {
 		want = append(want, path.Base(h))
@@ -102,7 +104,7 @@ func TestMetadataDownloadFailureNamesTheFile(t *testing.T) {
 			if err == nil {
 				t.Fatal("the restore succeeded")
 			}
-			if want := "restore: metadata sync: download " + handle + ": "; !strings.HasPrefix(err.Error(), want) {
+			if want := "restore: metadata sync: download " + strconv.Quote(handle) + ": "; !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %q\ndoes not start with %q", err, want)
 			}
 			var xe *adapter.ExitError
@@ -150,13 +152,15 @@ func TestMetadataCacheSharedByResumedRuns(t *testing.T) {
 		}
 		var hs []string
 		for _, e := range entries {
-			hs = append(hs, "metadata/"+e.Name())
+			if e.Name() != restore.CacheMarker {
+				hs = append(hs, "metadata/"+e.Name())
+			}
 		}
 		return hs
 	}
 
 	_, _, err := run("FAIL=" + s.b.Metadata[3])
-	if err == nil || !strings.Contains(err.Error(), "download "+s.b.Metadata[3]) {
+	if err == nil || !strings.Contains(err.Error(), "download "+strconv.Quote(s.b.Metadata[3])) {
 		t.Fatalf("run 1: got %v, want metadata file 3's download error", err)
 	}
 	after1 := cached()
@@ -213,15 +217,32 @@ func TestMetadataCacheSharedByResumedRuns(t *testing.T) {
 	sameDB(t, clean, target)
 }
 
-// TestMetadataCacheLeftovers: a killed run's temp files and files no
-// longer listed are removed; a cached file that does not parse is an error
-// naming it, and is removed so that the next run downloads it again.
+// TestMetadataCacheLeftovers: in a cache dir the cache made, a killed
+// run's temp files and recorded files no longer listed are removed, files
+// the cache did not write are left alone; a cached file that does not parse
+// is an error naming it, and is removed so that the next run downloads it
+// again.
 func TestMetadataCacheLeftovers(t *testing.T) {
 	s := newHookedStore(t, metadataSpec)
-	cache := t.TempDir()
-	leftovers := []string{".download-1234567", "epoch_ending_900-999.meta"}
-	for _, name := range leftovers {
-		if err := os.WriteFile(filepath.Join(cache, name), []byte("{\"EpochEndingBackup\":"), 0o644); err != nil {
+	cache := filepath.Join(t.TempDir(), "cache")
+	if _, err := restore.Run(context.Background(), restore.Options{Adapter: s.adapter(t), Concurrency: 3, MetadataCacheDir: cache}); err != nil {
+		t.Fatal(err)
+	}
+	// What a killed run, an older listing and a user left there.
+	marker := filepath.Join(cache, restore.CacheMarker)
+	f, err := os.OpenFile(marker, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("epoch_ending_900-999.meta\n")
+	f.Close()
+	files := map[string]string{
+		".download-1234567":         "{\"EpochEndingBackup\":",
+		"epoch_ending_900-999.meta": "{\"EpochEndingBackup\":",
+		"notes.txt":                 "the user's own file",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(cache, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -230,10 +251,20 @@ func TestMetadataCacheLeftovers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cache, path.Base(bad)), []byte("{\"EpochEndingBackup\":{\"first_epoch\":2"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := restore.Run(context.Background(), restore.Options{Adapter: s.adapter(t), Concurrency: 3, MetadataCacheDir: cache})
-	if err == nil || !strings.Contains(err.Error(), "metadata file "+bad) || !strings.Contains(err.Error(), "removed from the cache") {
+	_, err = restore.Run(context.Background(), restore.Options{Adapter: s.adapter(t), Concurrency: 3, MetadataCacheDir: cache})
+	if err == nil || !strings.Contains(err.Error(), "metadata file "+strconv.Quote(bad)) || !strings.Contains(err.Error(), "removed from the cache") {
 		t.Fatalf("got %v, want an error naming %s and saying it was removed", err, bad)
 	}
+	for name, gone := range map[string]bool{".download-1234567": true, "epoch_ending_900-999.meta": true, "notes.txt": false} {
+		_, err := os.Stat(filepath.Join(cache, name))
+		if gone != errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: stat says %v; want removed: %v", name, err, gone)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(cache, "notes.txt")); err != nil || string(data) != files["notes.txt"] {
+		t.Errorf("the user's notes.txt: %q, %v; want it untouched", data, err)
+	}
+	os.Remove(filepath.Join(cache, "notes.txt"))
 	var others []string
 	for _, h := range s.b.Metadata {
 		if h != bad {

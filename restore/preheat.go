@@ -20,6 +20,7 @@ type preheated struct {
 	// recs are the verified ledger info records, in epoch order, byte for
 	// byte as read: what the consumer writes to the target DB.
 	recs      [][]byte
+	firstInfo *ledger.LedgerInfoWithSignatures // decoded recs[0]
 	lastInfo  *ledger.LedgerInfoWithSignatures // decoded recs[len(recs)-1]
 	waypoints int
 	last      ledger.Waypoint
@@ -30,7 +31,7 @@ type preheated struct {
 // another, decoding every record and checking it against the waypoints.
 func (r *run) preheat(ctx context.Context, g *stream.Gate, meta manifest.EpochEndingBackupMeta) (p preheated) {
 	p.meta = meta
-	data, err := r.readAll(ctx, g, meta.Manifest)
+	data, err := r.readAll(ctx, g, meta.Manifest, r.maxManifest)
 	if err != nil {
 		p.err = fmt.Errorf("manifest %s: read manifest: %w", meta.Manifest, err)
 		return p
@@ -55,7 +56,22 @@ func (r *run) preheat(ctx context.Context, g *stream.Gate, meta manifest.EpochEn
 		}
 		p.recs = append(p.recs, recs...)
 	}
+	p.err = checkVersions(&p)
 	return p
+}
+
+// checkVersions checks the versions the metadata line claims against the
+// verified ledger infos: the first's and the last's version, so that no
+// number the metadata claims is stored unchecked.
+func checkVersions(p *preheated) error {
+	if p.firstInfo == nil || p.lastInfo == nil {
+		return fmt.Errorf("manifest %s: no ledger info verified", p.meta.Manifest)
+	}
+	if first, last := p.firstInfo.Info.Version, p.lastInfo.Info.Version; first != p.meta.FirstVersion || last != p.meta.LastVersion {
+		return fmt.Errorf("manifest %s: metadata says versions %d..%d, its ledger infos are at versions %d..%d",
+			p.meta.Manifest, p.meta.FirstVersion, p.meta.LastVersion, first, last)
+	}
+	return nil
 }
 
 // decoded is one record of a chunk: its bytes, the ledger info and the
@@ -74,9 +90,15 @@ type decoded struct {
 func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEndingManifest,
 	ch manifest.EpochEndingChunk, next *uint64, p *preheated) ([][]byte, error) {
 	var recs []decoded
+	want := ch.LastEpoch - ch.FirstEpoch + 1
 	err := r.withReader(ctx, g, ch.LedgerInfos, func(rd io.Reader) error {
 		rr := record.NewReader(rd, r.maxRecord)
 		for {
+			if uint64(len(recs)) > want {
+				// Stop reading: memory stays bounded by the chunk's range.
+				return fmt.Errorf("number of items in chunk doesn't match that in manifest: first_epoch %d, last_epoch %d, "+
+					"items in chunk more than %d", ch.FirstEpoch, ch.LastEpoch, want)
+			}
 			rec, err := rr.Next()
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -94,7 +116,7 @@ func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEn
 	if err != nil {
 		return nil, err
 	}
-	if got, want := uint64(len(recs)), ch.LastEpoch-ch.FirstEpoch+1; got != want {
+	if got := uint64(len(recs)); got != want {
 		return nil, fmt.Errorf("number of items in chunk doesn't match that in manifest: first_epoch %d, last_epoch %d, items in chunk %d",
 			ch.FirstEpoch, ch.LastEpoch, got)
 	}
@@ -113,18 +135,29 @@ func (r *run) readChunk(ctx context.Context, g *stream.Gate, m *manifest.EpochEn
 		*next++
 		p.waypoints++
 		p.last = d.wp
+		if p.firstInfo == nil {
+			p.firstInfo = d.info
+		}
 		p.lastInfo = d.info
 		verified = append(verified, d.rec)
 	}
 	return verified, nil
 }
 
-// readAll reads a whole file through open_for_read.
-func (r *run) readAll(ctx context.Context, g *stream.Gate, handle string) ([]byte, error) {
+// DefaultMaxManifestLen bounds one manifest when Options.MaxManifestLen is
+// 0: 16 MiB, some 200,000 epochs' waypoints.
+const DefaultMaxManifestLen = 16 << 20
+
+// readAll reads a whole manifest through open_for_read, at most limit
+// bytes: a longer one is an error wrapping ErrTooLarge.
+func (r *run) readAll(ctx context.Context, g *stream.Gate, handle string, limit int64) ([]byte, error) {
 	var data []byte
 	err := r.withReader(ctx, g, handle, func(rd io.Reader) error {
 		var err error
-		data, err = io.ReadAll(rd)
+		data, err = io.ReadAll(io.LimitReader(rd, limit+1))
+		if err == nil && int64(len(data)) > limit {
+			err = tooLarge("manifest", handle, limit, "--max-manifest-bytes")
+		}
 		return err
 	})
 	return data, err

@@ -28,6 +28,11 @@ type Options struct {
 	// MaxRecordLen caps one record's length in bytes; 0 means
 	// record.DefaultMaxLen.
 	MaxRecordLen uint32
+	// MaxManifestLen bounds one manifest file in bytes (0 means
+	// DefaultMaxManifestLen), MaxMetadataLen one metadata file's download
+	// (0 means DefaultMaxMetadataLen). A longer file is an error wrapping
+	// ErrTooLarge, naming the file and the bound; reading stops there.
+	MaxManifestLen, MaxMetadataLen int64
 	// TargetDBDir is the real tool's --target-db-dir: the verified ledger
 	// infos of each manifest are written to the pebble DB there (see
 	// package db), one atomic batch per manifest, and a re-run resumes
@@ -102,7 +107,8 @@ func Run(ctx context.Context, opts Options) (res *Result, err error) {
 	if c <= 0 {
 		c = runtime.NumCPU()
 	}
-	r := &run{a: opts.Adapter, c: c, maxRecord: opts.MaxRecordLen, inflight: newInflight(), progress: opts.Progress}
+	r := &run{a: opts.Adapter, c: c, maxRecord: opts.MaxRecordLen, inflight: newInflight(), progress: opts.Progress,
+		maxManifest: orDefault(opts.MaxManifestLen, DefaultMaxManifestLen), maxMetadata: orDefault(opts.MaxMetadataLen, DefaultMaxMetadataLen)}
 	if opts.TargetDBDir != "" {
 		if r.db, err = db.Open(opts.TargetDBDir); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
@@ -140,6 +146,16 @@ type run struct {
 	inflight  *inflight
 	db        *db.DB // nil: verify only
 	progress  func(Progress)
+
+	maxManifest, maxMetadata int64 // byte bounds, > 0
+}
+
+// orDefault is n, or def when n ≤ 0.
+func orDefault(n, def int64) int64 {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
 
 // restoreEpochEnding skips the planned manifests the target DB already

@@ -97,25 +97,40 @@ func TestRunVerifiesEveryWaypoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != len(b.Metadata) {
-		t.Errorf("cache holds %d files, want the %d metadata files", len(entries), len(b.Metadata))
+	if len(entries) != len(b.Metadata)+1 {
+		t.Errorf("cache holds %d files, want the %d metadata files and its marker", len(entries), len(b.Metadata))
 	}
 }
 
+// TestRunRemovesStaleCacheFiles: a file the cache recorded and the
+// listing no longer names is removed; so is nothing else.
 func TestRunRemovesStaleCacheFiles(t *testing.T) {
 	_, cfg, _ := newStore(t, smallSpec)
-	cache := t.TempDir()
+	cache := filepath.Join(t.TempDir(), "cache")
+	opts := restore.Options{Adapter: &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup}, Concurrency: 3, MetadataCacheDir: cache}
+	if _, err := restore.Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(cache, restore.CacheMarker)
+	data, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stale := filepath.Join(cache, "epoch_ending_900-999.meta")
+	if err := os.WriteFile(marker, append(data, "epoch_ending_900-999.meta\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(stale, []byte("garbage that must never be parsed\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restore.Run(context.Background(), restore.Options{
-		Adapter: &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup}, Concurrency: 3, MetadataCacheDir: cache,
-	}); err != nil {
+	if _, err := restore.Run(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale cache file: got %v, want it removed", err)
+	}
+	if after, err := os.ReadFile(marker); err != nil || string(after) != string(data) {
+		t.Errorf("marker after the prune: %q, %v; want %q", after, err, data)
 	}
 }
 
@@ -268,9 +283,18 @@ func TestRunWithoutBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = restore.Run(context.Background(), restore.Options{Adapter: &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup}})
+	a := &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup}
+	_, err = restore.Run(context.Background(), restore.Options{Adapter: a})
+	if !errors.Is(err, restore.ErrEmptyListing) || errors.Is(err, restore.ErrNoBackups) ||
+		err.Error() != "restore: metadata sync: list_metadata_files listed no metadata file" {
+		t.Fatalf("empty listing: got %v, want ErrEmptyListing and its message", err)
+	}
+	// A listing of metadata without an epoch-ending backup is another case.
+	os.MkdirAll(filepath.Join(folder, "metadata"), 0o755)
+	writeGzip(t, filepath.Join(folder, "metadata", "state_snapshot_0.meta"), []byte(`{"StateSnapshotBackup":{"epoch":0}}`+"\n"))
+	_, err = restore.Run(context.Background(), restore.Options{Adapter: a})
 	if !errors.Is(err, restore.ErrNoBackups) {
-		t.Fatalf("got %v, want ErrNoBackups", err)
+		t.Fatalf("no epoch-ending line: got %v, want ErrNoBackups", err)
 	}
 }
 
@@ -408,5 +432,19 @@ func TestCancelDropsInflightReaders(t *testing.T) {
 	}
 	if l := harness.Diff(before, now); !l.Empty() {
 		t.Errorf("cancel under killgroup left something behind:\n%s", l)
+	}
+}
+
+// writeGzip writes data gzipped to path, as the folder config stores files.
+func writeGzip(t *testing.T, path string, data []byte) {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

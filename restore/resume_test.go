@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -387,7 +388,7 @@ func TestTargetDBClosedOnEveryPath(t *testing.T) {
 	}{
 		{name: "success"},
 		{name: "manifest fails", env: []string{"FAIL=" + s.b.Manifests[2].Chunks[1]}, want: "exited with status 7"},
-		{name: "metadata download fails", env: []string{"FAIL=" + s.b.Metadata[4]}, want: "download " + s.b.Metadata[4]},
+		{name: "metadata download fails", env: []string{"FAIL=" + s.b.Metadata[4]}, want: "download " + strconv.Quote(s.b.Metadata[4])},
 		{name: "cancelled", cancel: true, want: "context canceled"},
 		{name: "DB dir under a file", target: filepath.Join(file, "db"), want: "open target DB " + filepath.Join(file, "db")},
 	} {
