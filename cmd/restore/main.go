@@ -139,20 +139,20 @@ func (c *common) register(fs *flag.FlagSet) {
 
 // adapter loads the config and builds the adapter, starting the guard for
 // --guard; its errors are usage errors, but for the guard's.
-func (c *common) adapter() (*adapter.Adapter, error) {
+func (c *common) adapter(ctx context.Context) (*adapter.Adapter, error) {
 	if c.config == "" {
 		return nil, fmt.Errorf("%w: --command-adapter-config is required", errUsage)
 	}
-	cfg, err := adapter.LoadConfig(c.config)
+	if err := checkDuration("--read-timeout", c.timeout); err != nil {
+		return nil, err
+	}
+	cfg, err := adapter.LoadConfigContext(ctx, c.config)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	p, err := adapter.ParsePolicy(c.policy)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --cleanup-policy: %w", errUsage, err)
-	}
-	if c.timeout < 0 {
-		return nil, fmt.Errorf("%w: --read-timeout must not be negative", errUsage)
 	}
 	a := &adapter.Adapter{Config: cfg, Policy: p, ReadTimeout: c.timeout}
 	if c.pdeathsig {
@@ -200,7 +200,9 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("bootstrap-db", stderr)
 	var c common
 	c.register(fs)
-	concurrency := fs.Int("concurrent-downloads", runtime.NumCPU(), "number of concurrent downloads (manifests and metadata files)")
+	concurrency := fs.Int("concurrent-downloads", runtime.NumCPU(), fmt.Sprintf("number of concurrent downloads (manifests and metadata files), 1..%d", maxConcurrency))
+	var lim limits
+	lim.register(fs)
 	cacheDir := fs.String("metadata-cache-dir", "", "metadata cache `DIR` (default: a temporary directory)")
 	targetDB := fs.String("target-db-dir", "",
 		"target DB `DIR`: a pebble DB (created if missing) that receives the verified ledger infos, one atomic batch per manifest; "+
@@ -208,14 +210,19 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *concurrency < 1 {
-		return fmt.Errorf("%w: --concurrent-downloads must be at least 1, got %d", errUsage, *concurrency)
+	if err := checkInt("--concurrent-downloads", int64(*concurrency), 1, maxConcurrency); err != nil {
+		return err
 	}
-	a, err := c.adapter()
+	if err := lim.check(); err != nil {
+		return err
+	}
+	a, err := c.adapter(ctx)
 	if err != nil {
 		return err
 	}
-	opts := restore.Options{Adapter: a, Concurrency: *concurrency, MetadataCacheDir: *cacheDir, TargetDBDir: *targetDB}
+	a.MaxOutput, a.MaxOutputSetting = lim.listing, "--max-listing-bytes"
+	opts := restore.Options{Adapter: a, Concurrency: *concurrency, MetadataCacheDir: *cacheDir, TargetDBDir: *targetDB,
+		MaxManifestLen: lim.manifest, MaxMetadataLen: lim.metadata}
 	if *targetDB != "" {
 		// One line per manifest on stderr, as the real tool logs each
 		// epoch-ending restore: an operator (or a test) sees how far a
@@ -230,6 +237,9 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	start := time.Now()
 	res, err := restore.Run(ctx, opts)
+	if errors.Is(err, restore.ErrCacheDir) {
+		return fmt.Errorf("%w: --metadata-cache-dir: %w", errUsage, err)
+	}
 	if err = afterRestore(*targetDB, err); err != nil { // test-only: see seeded.go
 		return err
 	}
@@ -251,7 +261,7 @@ func makeBackup(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&spec.Manifests, "manifests", 12, "epoch-ending backups (manifests) to write")
 	fs.IntVar(&spec.ChunksPerManifest, "chunks", 3, "chunk files per manifest")
 	fs.IntVar(&spec.RecordsPerChunk, "records", 8, "ledger infos (epochs) per chunk")
-	fs.IntVar(&spec.RecordSize, "record-size", 16<<10, "minimum bytes per record")
+	fs.IntVar(&spec.RecordSize, "record-size", 16<<10, fmt.Sprintf("minimum bytes per record, 1..%d (record.DefaultMaxLen/4: a restore reads it under the record cap)", maxRecordSize))
 	// On the write path the policy applies to the upload in flight when the
 	// backup fails (its writer dropped before the shutdown).
 	fs.Lookup("cleanup-policy").Usage = "what happens to an upload's child (create_for_write) dropped before its shutdown when the backup fails: " +
@@ -260,13 +270,13 @@ func makeBackup(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if spec.Manifests < 1 || spec.ChunksPerManifest < 1 || spec.RecordsPerChunk < 1 || spec.RecordSize < 1 {
-		return fmt.Errorf("%w: --manifests, --chunks, --records and --record-size must each be at least 1", errUsage)
+	if err := checkSpec(spec); err != nil {
+		return err
 	}
-	if *writeTimeout < 0 {
-		return fmt.Errorf("%w: --write-timeout must not be negative", errUsage)
+	if err := checkDuration("--write-timeout", *writeTimeout); err != nil {
+		return err
 	}
-	a, err := c.adapter()
+	a, err := c.adapter(ctx)
 	if err != nil {
 		return err
 	}

@@ -73,12 +73,26 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"bootstrap-db"}, "--command-adapter-config is required"},
 		{[]string{"bootstrap-db", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "extra"}, `unexpected argument "extra"`},
-		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--concurrent-downloads", "0"}, "--concurrent-downloads must be at least 1"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--concurrent-downloads", "0"}, "--concurrent-downloads must be in 1..1024, got 0"},
+		// Every numeric flag has an upper bound (2×C overflowed into a panic).
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--concurrent-downloads", "4611686018427387904"}, "--concurrent-downloads must be in 1..1024, got 4611686018427387904"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-listing-bytes", "1099511627776"}, "--max-listing-bytes must be in 1..1073741824"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-manifest-bytes", "0"}, "--max-manifest-bytes must be in 1..1073741824, got 0"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-metadata-file-bytes", "9223372036854775807"}, "--max-metadata-file-bytes must be in 1..1073741824"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--read-timeout", "2562047h"}, "--read-timeout must be at most 24h0m0s"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--write-timeout", "25h"}, "--write-timeout must be at most 24h0m0s"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--record-size", "1099511627776"}, "--record-size must be in 1..16777216"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--manifests", "100001"}, "--manifests must be in 1..100000"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--chunks", "10001"}, "--chunks must be in 1..10000"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--records", "100001"}, "--records must be in 1..100000"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--manifests", "1000", "--chunks", "100", "--records", "100"}, "is 10000000 epochs, more than 1000000"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--manifests", "1000", "--records", "100", "--record-size", "16777216"}, "is 4800000 MiB, more than 64 GiB"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--concurrent-downloads", "99999999999999999999"}, "value out of range"},
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--cleanup-policy", "nuke"}, "--cleanup-policy"},
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--read-timeout", "-1s"}, "--read-timeout must not be negative"},
 		{[]string{"bootstrap-db", "--command-adapter-config", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml"},
 		{[]string{"bootstrap-db", "--command-adapter-config", shippedConfig("local_folder.sample.yaml")}, "env_vars"},
-		{[]string{"make-backup", "--command-adapter-config", cfg, "--records", "0"}, "must each be at least 1"},
+		{[]string{"make-backup", "--command-adapter-config", cfg, "--records", "0"}, "--records must be in 1..100000, got 0"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runCmd(tc.args...)
