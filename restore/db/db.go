@@ -74,6 +74,8 @@ type DB struct {
 	mu     sync.Mutex
 	p      *pebble.DB // nil once closed
 	latest *Latest    // cached; nil on an empty DB
+	health *health
+	broken bool // a commit failed fatally: pebble's commit pipeline is unusable
 }
 
 // Option configures Open: ReadOnly, ErrorLog.
@@ -113,15 +115,22 @@ func Open(dir string, opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	p, err := pebble.Open(dir, &pebble.Options{
+	if !c.readOnly {
+		if err := probe(dir); err != nil {
+			return nil, fmt.Errorf("open target DB %s: %w: %w", dir, ErrNotWritable, err)
+		}
+	}
+	h := &health{w: c.errorLog}
+	p, err := openPebble(dir, &pebble.Options{
 		ReadOnly:         c.readOnly,
 		ErrorIfNotExists: c.readOnly,
-		Logger:           quietLogger{c.errorLog},
-	})
+		Logger:           quietLogger{h},
+		EventListener:    h.listener(),
+	}, h)
 	if err != nil {
 		return nil, fmt.Errorf("open target DB %s: %w", dir, err)
 	}
-	d := &DB{dir: dir, p: p}
+	d := &DB{dir: dir, p: p, health: h}
 	latest, err := d.readLatest()
 	if err != nil {
 		return nil, errors.Join(err, d.Close())
@@ -144,6 +153,13 @@ func (d *DB) Close() error {
 	defer d.mu.Unlock()
 	if d.p == nil {
 		return nil
+	}
+	if d.broken {
+		// Pebble's commit pipeline is wedged after a fatal commit error
+		// and its Close may not return: leave it (its fds and goroutines
+		// go with the process) and report why.
+		d.p = nil
+		return fmt.Errorf("close target DB %s: not closed after a failed write: %w", d.dir, d.health.failed())
 	}
 	err := d.p.Close()
 	d.p = nil
@@ -259,6 +275,13 @@ func (d *DB) putManifest(m Manifest, recs [][]byte) error {
 	if err != nil {
 		return err
 	}
+	size := len(marker) + len(lv)
+	for _, rec := range recs {
+		size += len(rec) + 16
+	}
+	if err := d.writable(size); err != nil {
+		return err
+	}
 	b := d.p.NewBatch()
 	defer b.Close()
 	for i, rec := range recs {
@@ -272,7 +295,7 @@ func (d *DB) putManifest(m Manifest, recs [][]byte) error {
 	if err := b.Set([]byte(KeyLatest), lv, nil); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := d.commit(b); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	d.latest = &latest
@@ -456,20 +479,6 @@ func prefixEnd(prefix []byte) []byte {
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
-
-// quietLogger drops pebble's informational messages (it logs every WAL
-// it finds on open) and passes its errors on.
-type quietLogger struct{ w io.Writer }
-
-func (quietLogger) Infof(string, ...any) {}
-
-func (l quietLogger) Errorf(format string, args ...any) {
-	fmt.Fprintf(l.w, "pebble: "+format+"\n", args...)
-}
-
-func (l quietLogger) Fatalf(format string, args ...any) {
-	pebble.DefaultLogger.Fatalf(format, args...)
-}
 
 // The stored JSON forms. Field order is fixed, so equal values encode to
 // equal bytes and two DBs restored from the same backup compare equal.
