@@ -84,6 +84,19 @@ type binRun struct {
 // waits for it, and kills and reaps whatever the run left.
 func startBin(t *testing.T, env []string, args ...string) *binRun {
 	t.Helper()
+	return startBinIn(t, "", env, args...)
+}
+
+// startBinIn is startBin with the binary's working directory dir ("": ours).
+func startBinIn(t *testing.T, dir string, env []string, args ...string) *binRun {
+	t.Helper()
+	return startBinCmd(t, dir, restoreBin, env, args...)
+}
+
+// startBinCmd is startBin for another program (e.g. bash wrapping the
+// binary in a resource limit), with the same marker and cleanup.
+func startBinCmd(t *testing.T, dir, prog string, env []string, args ...string) *binRun {
+	t.Helper()
 	b := &binRun{run: harness.NewMarker(t.Name()), stderr: filepath.Join(t.TempDir(), "stderr.log"), done: make(chan struct{})}
 	var err error
 	if b.before, err = harness.Take(harness.WithMarker(b.run.ID)); err != nil {
@@ -94,9 +107,10 @@ func startBin(t *testing.T, env []string, args ...string) *binRun {
 		t.Fatal(err)
 	}
 	defer errFile.Close()
-	b.cmd = exec.Command(restoreBin, args...)
+	b.cmd = exec.Command(prog, args...)
 	b.cmd.Env = append(append(os.Environ(), b.run.Env()), env...)
 	b.cmd.Stderr = errFile
+	b.cmd.Dir = dir
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/leakgate/leakgate/restore/db"
+)
+
+// hostileConfig is the folder config (gzip on disk) with hooks that make
+// one operation hostile, chosen by environment variables:
+//
+//	YES_LIST=y       list_metadata_files prints handles forever (yes)
+//	BIN_LIST=y       list_metadata_files prints one 1000-byte line of binary
+//	YES_CREATE=y     create_backup prints its handle forever
+//	YES_HANDLE=y     create_for_write prints its handle forever
+//	YES_READ=GLOB    open_for_read of a handle matching GLOB prints forever
+//	STALL=OP         operation OP sleeps 300s first (a hung one-shot command)
+const hostileConfig = `env_vars:
+  - {key: FOLDER, value: %q}
+commands:
+  create_backup: 'case "${STALL:-}" in create_backup) sleep 300;; esac; case "${YES_CREATE:-}" in y) exec yes "$BACKUP_NAME";; esac; cd "$FOLDER" && mkdir "$BACKUP_NAME" && echo "$BACKUP_NAME"'
+  create_for_write: 'case "${YES_HANDLE:-}" in y) exec yes "$FILE_NAME";; esac; cd "$FOLDER/$BACKUP_HANDLE" && echo "$BACKUP_HANDLE/$FILE_NAME" && exec >&- && gzip -c > "$FILE_NAME"'
+  open_for_read: 'case "$FILE_HANDLE" in ${YES_READ:-/}) exec yes "{\"EpochEndingBackup\":{}}";; esac; cat "$FOLDER/$FILE_HANDLE" | gzip -cd'
+  save_metadata_line: 'case "${STALL:-}" in save_metadata_line) sleep 300;; esac; cd "$FOLDER" && mkdir -p metadata && echo "metadata/$FILE_NAME" && exec >&- && gzip -c > "metadata/$FILE_NAME"'
+  list_metadata_files: 'case "${STALL:-}" in list_metadata_files) sleep 300;; esac; case "${YES_LIST:-}" in y) exec yes metadata/epoch_ending_0-0.meta;; esac; case "${BIN_LIST:-}" in y) head -c 1000 /dev/urandom | tr -d "\n"; echo; exit 0;; esac; cd "$FOLDER" && (test -d metadata && cd metadata && ls -1 || exec) | while read f; do echo "metadata/$f"; done'
+  backup_metadata_file: 'case "${STALL:-}" in backup_metadata_file) sleep 300;; esac; true'
+`
+
+// hostileStore writes hostileConfig over a fresh folder holding a small
+// backup (4 manifests of 6 epochs) and returns the config's path.
+func hostileStore(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hostile.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, hostileConfig, dir), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd("make-backup", "--command-adapter-config", cfg, "--cleanup-policy", "killgroup",
+		"--manifests", "4", "--chunks", "2", "--records", "3", "--record-size", "1024"); code != 0 {
+		t.Fatalf("make-backup: exit %d\n%s", code, stderr)
+	}
+	return cfg
+}
+
+// treeSums maps every regular file under dir (relative path) to its
+// sha256: what "nothing lost" compares.
+func treeSums(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	sums := map[string][32]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sums[rel] = sha256.Sum256(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+func sameSums(a, b map[string][32]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// result is a finished run of the restore binary: exit status, stderr and
+// peak RSS (getrusage's ru_maxrss of the child).
+type result struct {
+	code    int
+	stderr  string
+	peakRSS int64 // bytes
+}
+
+// runBinIn runs restoreBin in dir (if not "") with env to its end (failing
+// the test after pollDeadline) and returns what it did.
+func runBinIn(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	b := startBinIn(t, dir, env, args...)
+	st := b.wait(t)
+	ru, _ := st.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss << 10
+	}
+	return result{code: st.ExitCode(), stderr: b.log(), peakRSS: rss}
+}
+
+// TestCacheDirRefusesForeignFiles: a --metadata-cache-dir that holds files
+// the cache did not write (`.`, a home folder) is a usage error, exit 2,
+// and every file in it is still there, byte for byte.
+func TestCacheDirRefusesForeignFiles(t *testing.T) {
+	cfg := hostileStore(t)
+	home := t.TempDir()
+	for name, content := range map[string]string{"notes.txt": "my notes", "thesis.tex": "\\begin{document}", "sub/photo.jpg": "\xff\xd8\xff"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(home, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(home, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := treeSums(t, home)
+	for _, dirArg := range []string{".", home} {
+		t.Run(dirArg, func(t *testing.T) {
+			r := runBinIn(t, home, nil, "bootstrap-db", "--command-adapter-config", cfg, "--metadata-cache-dir", dirArg)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
+			}
+			for _, want := range []string{"--metadata-cache-dir", "not a metadata cache dir", "the cache did not write", `"notes.txt"`} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if after := treeSums(t, home); !sameSums(before, after) {
+				t.Errorf("the folder changed: %d files before, %d after", len(before), len(after))
+			}
+			if _, err := os.Stat(filepath.Join(home, ".leakgate-metadata-cache")); err == nil {
+				t.Errorf("the refused folder got a cache marker")
+			}
+		})
+	}
+}
+
+// gzipPadded rewrites the gzip file at p with n spaces appended to its
+// content: a 200 MB manifest costs a few hundred KB on disk.
+func gzipPadded(t *testing.T, p string, n int) {
+	t.Helper()
+	data := gunzip(t, p)
+	var out bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	zw.Write(data)
+	pad := bytes.Repeat([]byte{' '}, 1<<20)
+	for ; n > 0; n -= len(pad) {
+		zw.Write(pad[:min(n, len(pad))])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gunzip(t *testing.T, p string) []byte {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(zr); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// sameDBs fails unless the DBs in dirs a and b hold the same keys and
+// values.
+func sameDBs(t *testing.T, a, b string) {
+	t.Helper()
+	want, err := db.Dump(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Dump(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := db.Diff(want, got); diff != nil {
+		t.Errorf("DB %s differs from %s: %v", b, a, diff)
+	}
+}
+
+// TestRunawayInputsAreBounded: every read of outside input has a bound.
+// A command that never stops printing, a config that never ends, a
+// metadata download that never ends and a manifest padded with 200 MB
+// each end the restore with exit 1 (2 for the config), an error naming the
+// command or file and the bound, a bounded peak RSS, nothing partial in the
+// cache, and the backup untouched. Before the bounds, the first four grew
+// without end (about 0.3-0.5 GB/s of RSS or disk) and the manifest was read
+// whole (about 0.9 GB RSS).
+func TestRunawayInputsAreBounded(t *testing.T) {
+	cfg := hostileStore(t)
+	store := filepath.Dir(cfg)
+	before := treeSums(t, store)
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		args    []string
+		code    int
+		want    []string
+		maxRSS  int64 // bytes
+		prepare func(t *testing.T) (undo func())
+	}{
+		{
+			name: "list_metadata_files prints forever", env: []string{"YES_LIST=y"},
+			args: []string{"bootstrap-db", "--command-adapter-config", cfg},
+			code: 1, want: []string{"list_metadata_files: printed more than 64 MiB", "raise it with --max-listing-bytes", "the command was stopped"},
+			maxRSS: 256 << 20,
+		},
+		{
+			name: "smaller listing bound", env: []string{"YES_LIST=y"},
+			args: []string{"bootstrap-db", "--command-adapter-config", cfg, "--max-listing-bytes", "1048576"},
+			code: 1, want: []string{"list_metadata_files: printed more than 1 MiB"},
+			maxRSS: 64 << 20,
+		},
+		{
+			name: "config is /dev/zero",
+			args: []string{"bootstrap-db", "--command-adapter-config", "/dev/zero"},
+			code: 2, want: []string{"/dev/zero: config is larger than 1 MiB (a fixed bound)"},
+			maxRSS: 64 << 20,
+		},
+		{
+			name: "create_backup prints forever", env: []string{"YES_CREATE=y"},
+			args: []string{"make-backup", "--command-adapter-config", cfg, "--manifests", "1"},
+			code: 1, want: []string{"create_backup BACKUP_NAME=", "printed more than 64 KiB", "(a fixed bound)"},
+			maxRSS: 64 << 20,
+		},
+		{
+			name: "create_for_write prints its handle forever", env: []string{"YES_HANDLE=y"},
+			args: []string{"make-backup", "--command-adapter-config", cfg, "--manifests", "1"},
+			code: 1, want: []string{"create_for_write BACKUP_HANDLE=", "printed more than 64 KiB"},
+			maxRSS: 64 << 20,
+			prepare: func(t *testing.T) func() {
+				// make-backup names its backups after the epochs: move the
+				// first one aside so create_backup succeeds.
+				return moveAside(t, store, "epoch_ending_0-.*")
+			},
+		},
+		{
+			name: "metadata download never ends", env: []string{"YES_READ=metadata/*"},
+			args: []string{"bootstrap-db", "--command-adapter-config", cfg, "--max-metadata-file-bytes", "1048576"},
+			code: 1, want: []string{`download "metadata/epoch_ending_`, "longer than 1 MiB", "raise it with --max-metadata-file-bytes"},
+			maxRSS: 64 << 20,
+		},
+		{
+			name: "manifest padded with 200 MB",
+			args: []string{"bootstrap-db", "--command-adapter-config", cfg},
+			code: 1, want: []string{"manifest \"epoch_ending_6-", "longer than 16 MiB", "raise it with --max-manifest-bytes"},
+			maxRSS: 128 << 20,
+			prepare: func(t *testing.T) func() {
+				ms, _ := filepath.Glob(filepath.Join(store, "epoch_ending_6-.*", "epoch_ending.manifest"))
+				if len(ms) != 1 {
+					t.Fatalf("manifests %v, want one", ms)
+				}
+				orig, err := os.ReadFile(ms[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				gzipPadded(t, ms[0], 200<<20)
+				return func() { os.WriteFile(ms[0], orig, 0o644) }
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.prepare != nil {
+				defer tc.prepare(t)()
+			}
+			cache := filepath.Join(t.TempDir(), "cache")
+			// A file-size limit in the child proves the download bound on
+			// disk: past 4 MiB in one file the write would fail otherwise.
+			args := append([]string{"-c", `ulimit -f 4096; exec "$0" "$@"`, restoreBin}, tc.args...)
+			if tc.args[0] == "bootstrap-db" {
+				args = append(args, "--metadata-cache-dir", cache, "--cleanup-policy", "killgroup")
+			}
+			b := startBinCmd(t, "", "bash", tc.env, args...)
+			st := b.wait(t)
+			ru, _ := st.SysUsage().(*syscall.Rusage)
+			rss := ru.Maxrss << 10
+			log := b.log()
+			if st.ExitCode() != tc.code {
+				t.Errorf("exit %v, want %d; stderr:\n%s", st, tc.code, log)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(log, want) {
+					t.Errorf("stderr lacks %q:\n%.2000s", want, log)
+				}
+			}
+			if len(log) > 8<<10 {
+				t.Errorf("stderr is %d bytes, want a few lines", len(log))
+			}
+			t.Logf("peak RSS %d MiB (bound %d MiB)", rss>>20, tc.maxRSS>>20)
+			if rss > tc.maxRSS {
+				t.Errorf("peak RSS %d MiB, want at most %d MiB", rss>>20, tc.maxRSS>>20)
+			}
+			if entries, err := os.ReadDir(cache); err == nil {
+				for _, e := range entries {
+					if strings.HasPrefix(e.Name(), ".download-") {
+						t.Errorf("the cache holds a partial download %s", e.Name())
+					}
+				}
+			}
+			if b.survivors(t)["yes"] != 0 {
+				t.Errorf("a runaway command outlived the restore")
+			}
+		})
+	}
+	if after := treeSums(t, store); !sameSums(before, after) {
+		t.Errorf("the backup changed: %d files before, %d after", len(before), len(after))
+	}
+	// Nothing lost: the backup still restores.
+	if r := runBinIn(t, "", nil, "bootstrap-db", "--command-adapter-config", cfg); r.code != 0 {
+		t.Errorf("clean restore after the hostile runs: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// moveAside renames the entries of dir matching glob to a sibling name and
+// returns the function that moves them back.
+func moveAside(t *testing.T, dir, glob string) func() {
+	t.Helper()
+	ms, _ := filepath.Glob(filepath.Join(dir, glob))
+	for _, m := range ms {
+		if err := os.Rename(m, m+".aside"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() {
+		for _, m := range ms {
+			os.RemoveAll(m)
+			os.Rename(m+".aside", m)
+		}
+	}
+}
