@@ -347,3 +347,73 @@ func moveAside(t *testing.T, dir, glob string) func() {
 		}
 	}
 }
+
+// TestSignalStopsOneShotCommands: the first SIGTERM stops the restore (or
+// backup) while a one-shot command hangs, or while the config is read from
+// a FIFO whose writer sends nothing: exit 143, the signal named, and the
+// hung command treated by --cleanup-policy (killgroup: gone; drop: left
+// running, as a dropped reader's).
+func TestSignalStopsOneShotCommands(t *testing.T) {
+	cfg := hostileStore(t)
+	store := filepath.Dir(cfg)
+	for _, tc := range []struct {
+		op, policy string
+		args       []string
+		left       map[string]int
+	}{
+		{"list_metadata_files", "killgroup", []string{"bootstrap-db"}, map[string]int{}},
+		{"list_metadata_files", "drop", []string{"bootstrap-db"}, map[string]int{"bash": 1, "sleep": 1}},
+		{"create_backup", "killgroup", []string{"make-backup", "--manifests", "1"}, map[string]int{}},
+		{"save_metadata_line", "killgroup", []string{"make-backup", "--manifests", "1"}, map[string]int{}},
+	} {
+		t.Run(tc.op+"/"+tc.policy, func(t *testing.T) {
+			if tc.args[0] == "make-backup" && tc.op != "create_backup" {
+				defer moveAside(t, store, "epoch_ending_0-.*")()
+			}
+			args := append(append([]string{}, tc.args...), "--command-adapter-config", cfg, "--cleanup-policy", tc.policy)
+			b := startBin(t, []string{"STALL=" + tc.op}, args...)
+			b.waitSleeping(t, 1)
+			if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			st := b.wait(t)
+			log := b.log()
+			if st.ExitCode() != 143 {
+				t.Errorf("exit %v, want 143; stderr:\n%s", st, log)
+			}
+			for _, want := range []string{"restore: stopped by SIGTERM (exit 143)", tc.op, "cancelled: received SIGTERM"} {
+				if !strings.Contains(log, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, log)
+				}
+			}
+			if got := b.survivors(t); !equalCounts(got, tc.left) {
+				t.Errorf("after the exit, live processes of the run: %v, want %v", got, tc.left)
+			}
+		})
+	}
+	t.Run("config from a silent FIFO", func(t *testing.T) {
+		fifo := filepath.Join(t.TempDir(), "config.fifo")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b := startBin(t, nil, "bootstrap-db", "--command-adapter-config", fifo)
+		// Opening the write end succeeds once the restore has the FIFO
+		// open for reading; then it waits for bytes that never come.
+		var w *os.File
+		waitUntil(t, "the restore to open the FIFO", func() string {
+			var err error
+			if w, err = os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err != nil {
+				return err.Error()
+			}
+			return ""
+		})
+		defer w.Close()
+		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		st := b.wait(t)
+		if log := b.log(); st.ExitCode() != 143 || !strings.Contains(log, "stopped by SIGTERM") || !strings.Contains(log, fifo) {
+			t.Errorf("exit %v, want 143 and a message naming SIGTERM and %s; stderr:\n%s", st, fifo, log)
+		}
+	})
+}

@@ -434,7 +434,8 @@ func (a *Adapter) SaveMetadataLine(ctx context.Context, fileName string, content
 		err = errors.Join(err, w.Abort())
 	}
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("%s: %w: %w", c.desc(), ErrCancelled, context.Cause(ctx))
+		// Wait for the policy's abort (a later Abort waits for the first).
+		return "", errors.Join(fmt.Errorf("%s: %w: %w", c.desc(), ErrCancelled, context.Cause(ctx)), w.Abort())
 	}
 	if err != nil {
 		return "", err

@@ -73,12 +73,21 @@ func readConfigFile(ctx context.Context, path string) ([]byte, error) {
 		_ = open.SetReadDeadline(time.Now())
 	}
 	mu.Unlock()
-	unblockFIFOOpen(path)
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		// Not a FIFO we could wake (a hung file system): leave the
-		// goroutine; the caller is stopping anyway.
+	// The goroutine may not have reached its open yet: wake it until it
+	// ends, for a second at most. Past that (not a FIFO: a hung file
+	// system) leave it; the caller is stopping anyway.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(time.Second)
+	for woken := false; !woken; {
+		unblockFIFOOpen(path)
+		select {
+		case <-done:
+			woken = true
+		case <-tick.C:
+		case <-giveUp:
+			woken = true
+		}
 	}
 	return nil, fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx))
 }
