@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,13 +40,18 @@ commands:
 // backup (4 manifests of 6 epochs) and returns the config's path.
 func hostileStore(t *testing.T) string {
 	t.Helper()
+	return hostileStoreSized(t, "--manifests", "4", "--chunks", "2", "--records", "3", "--record-size", "1024")
+}
+
+// hostileStoreSized is hostileStore with make-backup's size flags.
+func hostileStoreSized(t *testing.T, sizes ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hostile.yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, hostileConfig, dir), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runCmd("make-backup", "--command-adapter-config", cfg, "--cleanup-policy", "killgroup",
-		"--manifests", "4", "--chunks", "2", "--records", "3", "--record-size", "1024"); code != 0 {
+	if code, _, stderr := runCmd(append([]string{"make-backup", "--command-adapter-config", cfg, "--cleanup-policy", "killgroup"}, sizes...)...); code != 0 {
 		t.Fatalf("make-backup: exit %d\n%s", code, stderr)
 	}
 	return cfg
@@ -416,4 +422,201 @@ func TestSignalStopsOneShotCommands(t *testing.T) {
 			t.Errorf("exit %v, want 143 and a message naming SIGTERM and %s; stderr:\n%s", st, fifo, log)
 		}
 	})
+}
+
+// setMetadataField rewrites one numeric field of the metadata line in the
+// gzipped metadata file p.
+func setMetadataField(t *testing.T, p, field string, v uint64) {
+	t.Helper()
+	data := gunzip(t, p)
+	i := bytes.Index(data, []byte(`"`+field+`":`))
+	if i < 0 {
+		t.Fatalf("%s has no %s: %s", p, field, data)
+	}
+	j := i + len(field) + 3
+	k := j
+	for k < len(data) && data[k] >= '0' && data[k] <= '9' {
+		k++
+	}
+	edited := append(append(append([]byte{}, data[:j]...), fmt.Sprint(v)...), data[k:]...)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(edited)
+	zw.Close()
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMetadataVersionsChecked: a metadata line whose versions disagree
+// with its manifest's ledger infos (2^64-1, off by a thousand) fails the
+// restore with exit 1 and an error naming the manifest and both versions,
+// before anything of that manifest is stored; after a repair the DB
+// resumes to the clean restore's, key for key.
+func TestMetadataVersionsChecked(t *testing.T) {
+	cfg := hostileStore(t)
+	store := filepath.Dir(cfg)
+	clean := filepath.Join(t.TempDir(), "clean")
+	if r := runBinIn(t, "", nil, "bootstrap-db", "--command-adapter-config", cfg, "--target-db-dir", clean); r.code != 0 {
+		t.Fatalf("clean restore: exit %d\n%s", r.code, r.stderr)
+	}
+	meta := filepath.Join(store, "metadata", "epoch_ending_12-17.meta")
+	orig, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		field string
+		v     uint64
+		want  string
+	}{
+		{"last_version", 1<<64 - 1, "metadata says versions 12999..18446744073709551615, its ledger infos are at versions 12999..17999"},
+		{"last_version", 18999, "metadata says versions 12999..18999, its ledger infos are at versions 12999..17999"},
+		{"first_version", 11999, "metadata says versions 11999..17999, its ledger infos are at versions 12999..17999"},
+	} {
+		t.Run(fmt.Sprintf("%s=%d", tc.field, tc.v), func(t *testing.T) {
+			setMetadataField(t, meta, tc.field, tc.v)
+			defer os.WriteFile(meta, orig, 0o644)
+			target := filepath.Join(t.TempDir(), "db")
+			r := runBinIn(t, "", nil, "bootstrap-db", "--command-adapter-config", cfg, "--target-db-dir", target)
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "manifest epoch_ending_12-.") {
+				t.Fatalf("exit %d, want 1 and %q naming the manifest; stderr:\n%s", r.code, tc.want, r.stderr)
+			}
+			ms, err := db.Open(target, db.ReadOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			marks, err := ms.Manifests()
+			ms.Close()
+			if err != nil || len(marks) != 2 || marks[1].LastEpoch != 11 {
+				t.Fatalf("DB holds %+v (%v), want the two manifests before epoch 12", marks, err)
+			}
+			os.WriteFile(meta, orig, 0o644)
+			if r := runBinIn(t, "", nil, "bootstrap-db", "--command-adapter-config", cfg, "--target-db-dir", target); r.code != 0 {
+				t.Fatalf("resume after the repair: exit %d\n%s", r.code, r.stderr)
+			}
+			sameDBs(t, clean, target)
+		})
+	}
+}
+
+// TestBinaryOutputQuoted: a listing of raw binary is quoted and cut in
+// the error: no control byte reaches the terminal, and the line is short.
+func TestBinaryOutputQuoted(t *testing.T) {
+	cfg := hostileStore(t)
+	r := runBinIn(t, "", []string{"BIN_LIST=y"}, "bootstrap-db", "--command-adapter-config", cfg, "--cleanup-policy", "killgroup")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%q", r.code, r.stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if strings.HasPrefix(line, "gzip:") || strings.HasPrefix(line, "cat:") {
+			continue // the storage command's own stderr, passed through
+		}
+		for _, c := range line {
+			if c < 0x20 || c == 0x7f || c == '\uFFFD' {
+				t.Fatalf("stderr line holds a raw control or invalid byte %q:\n%q", c, line)
+			}
+		}
+		if len(line) > 1000 {
+			t.Errorf("stderr line of %d bytes, want the handle cut:\n%s", len(line), line)
+		}
+		if !strings.Contains(line, "… (") {
+			t.Errorf("stderr line does not show the handle cut:\n%s", line)
+		}
+	}
+}
+
+// TestTargetDBNotWritable: a target DB that cannot be written (an
+// immutable dir, a read-only mount, a file-size limit, a full disk) fails
+// the restore within seconds with exit 1, one clear error and a short
+// stderr, where pebble used to retry a failed flush forever (720 MB of
+// stderr in 10s, deaf to SIGTERM) or end the process from inside a commit.
+// Nothing is lost: once the obstacle is gone the DB resumes to the clean
+// restore's, key for key.
+func TestTargetDBNotWritable(t *testing.T) {
+	cfg := hostileStoreSized(t, "--manifests", "4", "--chunks", "3", "--records", "8", "--record-size", "16384")
+	clean := filepath.Join(t.TempDir(), "clean")
+	restoreInto := func(target string, env []string, prog string, pre []string, extra ...string) result {
+		t.Helper()
+		all := append(append(append([]string{}, pre...), "bootstrap-db", "--command-adapter-config", cfg, "--target-db-dir", target), extra...)
+		b := startBinCmd(t, "", prog, env, all...)
+		st := b.wait(t)
+		return result{code: st.ExitCode(), stderr: b.log()}
+	}
+	if r := restoreInto(clean, nil, restoreBin, nil); r.code != 0 {
+		t.Fatalf("clean restore: exit %d\n%s", r.code, r.stderr)
+	}
+	// A DB holding the first manifests, as a run stopped midway leaves it.
+	partial := func(t *testing.T, dir string) {
+		t.Helper()
+		if r := restoreInto(dir, []string{"YES_READ=epoch_ending_48-*/*"}, restoreBin, nil, "--max-manifest-bytes", "65536"); r.code != 1 {
+			t.Fatalf("partial restore: exit %d, want 1\n%s", r.code, r.stderr)
+		}
+	}
+	limited := func(kb int) (string, []string) {
+		return "bash", []string{"-c", fmt.Sprintf(`ulimit -f %d; exec "$0" "$@"`, kb), restoreBin}
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) (prog string, pre []string, undo func())
+		want  string
+	}{
+		{"immutable dir", func(t *testing.T, dir string) (string, []string, func()) {
+			partial(t, dir)
+			if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+				t.Skipf("chattr +i: %v %s", err, out)
+			}
+			return restoreBin, nil, func() { exec.Command("chattr", "-i", dir).Run() }
+		}, "operation not permitted"},
+		{"read-only mount", func(t *testing.T, dir string) (string, []string, func()) {
+			partial(t, dir)
+			if out, err := exec.Command("mount", "--bind", "-o", "ro", dir, dir).CombinedOutput(); err != nil {
+				t.Skipf("mount: %v %s", err, out)
+			}
+			return restoreBin, nil, func() { exec.Command("umount", dir).Run() }
+		}, "read-only file system"},
+		{"file-size limit below the probe", func(t *testing.T, dir string) (string, []string, func()) {
+			prog, pre := limited(32)
+			return prog, pre, func() {}
+		}, "file too large"},
+		{"file-size limit below a batch", func(t *testing.T, dir string) (string, []string, func()) {
+			prog, pre := limited(256)
+			return prog, pre, func() {}
+		}, "fatal commit error: write"},
+		{"full disk", func(t *testing.T, dir string) (string, []string, func()) {
+			os.MkdirAll(dir, 0o755)
+			if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", dir).CombinedOutput(); err != nil {
+				t.Skipf("mount tmpfs: %v %s", err, out)
+			}
+			return restoreBin, nil, func() {}
+		}, "bytes free on its file system"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "db")
+			prog, pre, undo := tc.setup(t, dir)
+			t.Cleanup(undo) // also on failure: t.TempDir must be removable
+			t.Cleanup(func() { exec.Command("umount", dir).Run() })
+			r := restoreInto(dir, nil, prog, pre)
+			if tc.name == "full disk" {
+				// Keep what the tmpfs holds, then unmount it.
+				keep := filepath.Join(t.TempDir(), "db")
+				if out, err := exec.Command("cp", "-a", dir, keep).CombinedOutput(); err != nil {
+					t.Fatalf("cp: %v %s", err, out)
+				}
+				exec.Command("umount", dir).Run()
+				dir = keep
+			}
+			undo()
+			if r.code != 1 || !strings.Contains(r.stderr, "target DB cannot be written") || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want 1 and an error saying the target DB cannot be written (%s); stderr:\n%.3000s", r.code, tc.want, r.stderr)
+			}
+			if len(r.stderr) > 8<<10 {
+				t.Errorf("stderr is %d bytes, want one error", len(r.stderr))
+			}
+			if r := restoreInto(dir, nil, restoreBin, nil); r.code != 0 {
+				t.Fatalf("resume once writable: exit %d\n%s", r.code, r.stderr)
+			}
+			sameDBs(t, clean, dir)
+		})
+	}
 }
