@@ -8,14 +8,35 @@
 //	    --records 8 --record-size 16384
 //
 // Exit status: 0 on success, 1 when the restore (or backup) fails, 2 on a
-// usage error (bad flag, unreadable or malformed config), 130 or 143 when
-// stopped by SIGINT or SIGTERM.
+// usage error (bad flag, a numeric flag above its bound, unreadable or
+// malformed config, a --metadata-cache-dir holding files the cache did not
+// write), 130 or 143 when stopped by SIGINT or SIGTERM.
+//
+// # Bounds
+//
+// Every read of outside input is bounded, and past the bound the command
+// fails with an error naming the command or file and the bound: the
+// listing --max-listing-bytes (64 MiB), a manifest --max-manifest-bytes
+// (16 MiB), a metadata file's download --max-metadata-file-bytes (64 MiB),
+// a printed handle 64 KiB, the config 1 MiB, a record 64 MiB, a chunk the
+// records its manifest's range names. The target DB needs room: a batch is
+// refused unless twice its size and 8 MiB are free.
+//
+// # Metadata cache
+//
+// --metadata-cache-dir is a folder the cache owns: it must be missing,
+// empty, or one the cache made (it holds .leakgate-metadata-cache, which
+// records every file the cache wrote). The cache deletes only files it
+// recorded, and its own .download-* temp files; a folder with other files
+// and no marker is refused.
 //
 // # Stopping
 //
-// The first SIGINT or SIGTERM cancels the command: restore.Run closes every
-// reader in flight, each child meeting --cleanup-policy as on an error, the
-// command returns (deferred closes run), a message names the signal, and
+// The first SIGINT or SIGTERM cancels the command at whatever step it is:
+// restore.Run closes every reader in flight, and a one-shot command
+// (list_metadata_files, create_backup, save_metadata_line,
+// backup_metadata_file) or a config read from a FIFO is stopped, each child
+// meeting --cleanup-policy as on an error; the command returns (deferred closes run), a message names the signal, and
 // the exit status is 128+n (130, 143). A second SIGINT or SIGTERM during
 // that cleanup kills the process at once by the signal's default action,
 // skipping the rest of it. SIGKILL runs no cleanup at all: under every
@@ -147,6 +168,9 @@ func (c *common) adapter(ctx context.Context) (*adapter.Adapter, error) {
 		return nil, err
 	}
 	cfg, err := adapter.LoadConfigContext(ctx, c.config)
+	if errors.Is(err, adapter.ErrCancelled) {
+		return nil, err // stopped, not misused
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}

@@ -40,7 +40,10 @@ func buildRestoreBin() (func(), error) {
 // stallConfig is folderConfig with two hooks: a read whose handle matches
 // the glob $STALL_READS runs `sleep 300` first (a hung download: bash with a
 // sleeping child), and list_metadata_files does the same when
-// $STALL_LIST=y.
+// $STALL_LIST=y. With $STALL_LIST=zombie, list_metadata_files leaves a
+// process in its group whose parent (in a group of its own) never reaps
+// it: killed, it stays a zombie member, and a killgroup close waits its
+// full wait delay (5s) for the group to empty.
 const stallConfig = `env_vars:
   - {key: FOLDER, value: %q}
 commands:
@@ -48,7 +51,7 @@ commands:
   create_for_write: 'cd "$FOLDER/$BACKUP_HANDLE" && echo "$BACKUP_HANDLE/$FILE_NAME" && exec >&- && gzip -c > "$FILE_NAME"'
   open_for_read: 'case "$FILE_HANDLE" in ${STALL_READS:-/}) sleep 300;; esac; cat "$FOLDER/$FILE_HANDLE" | gzip -cd'
   save_metadata_line: 'cd "$FOLDER" && mkdir -p metadata && echo "metadata/$FILE_NAME" && exec >&- && gzip -c > "metadata/$FILE_NAME"'
-  list_metadata_files: 'case "${STALL_LIST:-}" in y) sleep 300;; esac; cd "$FOLDER" && (test -d metadata && cd metadata && ls -1 || exec) | while read f; do echo "metadata/$f"; done'
+  list_metadata_files: 'case "${STALL_LIST:-}" in y) sleep 300;; zombie) perl -e "\$pg = getpgrp(); setpgrp(0, 0); if (!fork) { setpgrp(0, \$pg); sleep 300; exit } sleep 300";; esac; cd "$FOLDER" && (test -d metadata && cd metadata && ls -1 || exec) | while read f; do echo "metadata/$f"; done'
 `
 
 // inFlight is --concurrent-downloads in these tests: this many chunk reads
@@ -246,13 +249,18 @@ func TestSignalStopsRestore(t *testing.T) {
 
 // TestSecondSignalKillsAtOnce: a second SIGTERM while the first one's stop
 // cannot proceed kills the process by the signal's default action. The
-// stop is stuck here because list_metadata_files hangs, and a command the
-// adapter has started is not interrupted by cancellation (its ctx only
-// gates the start); if that changes, this test needs another stuck step.
+// stop is stuck here because the first signal's killgroup cleanup of
+// list_metadata_files waits for a zombie member of its group
+// (STALL_LIST=zombie) for its 5s wait delay.
 func TestSecondSignalKillsAtOnce(t *testing.T) {
 	cfg := stallStore(t)
-	b := startBin(t, []string{"STALL_LIST=y"}, bootstrapArgs(cfg, "killgroup")...)
-	b.waitSleeping(t, 1)
+	b := startBin(t, []string{"STALL_LIST=zombie"}, bootstrapArgs(cfg, "killgroup")...)
+	waitUntil(t, "list_metadata_files's two perl processes", func() string {
+		if got := b.survivors(t)["perl"]; got != 2 {
+			return fmt.Sprintf("%d perl processes; stderr:\n%s", got, b.log())
+		}
+		return ""
+	})
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

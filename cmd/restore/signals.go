@@ -54,8 +54,7 @@ func stoppedBy(ctx context.Context) *signalError {
 // cleanup is still running — the readers' children are then left as a
 // SIGKILL would leave them, and a DB open for writing is not closed. It is
 // the way out when cleanup hangs: a KillGroup close waits up to its wait
-// delay per reader, and a command the adapter already started (such as
-// list_metadata_files) is not interrupted by cancellation at all.
+// delay per reader (or one-shot command) for its process group to empty.
 //
 //	ctx, stop := handleSignals(context.Background(), os.Stderr)
 //	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -38,6 +38,9 @@ func LoadConfigContext(ctx context.Context, path string) (*Config, error) {
 // so that ctx can stop an open or a read blocked on a FIFO; it returns only
 // once that goroutine has ended.
 func readConfigFile(ctx context.Context, path string) ([]byte, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx))
+	}
 	type result struct {
 		data []byte
 		err  error
