@@ -14,7 +14,10 @@ import (
 // oneShots runs each one-shot operation of a.
 var oneShots = map[string]func(ctx context.Context, a *Adapter) error{
 	OpListMetadataFiles: func(ctx context.Context, a *Adapter) error { _, err := a.ListMetadataFiles(ctx); return err },
-	OpCreateBackup:      func(ctx context.Context, a *Adapter) error { _, err := a.CreateBackup(ctx, "epoch_ending_0-"); return err },
+	OpCreateBackup: func(ctx context.Context, a *Adapter) error {
+		_, err := a.CreateBackup(ctx, "epoch_ending_0-")
+		return err
+	},
 	OpCreateForWrite: func(ctx context.Context, a *Adapter) error {
 		_, w, err := a.CreateForWrite(ctx, "b", "0-.chunk")
 		if w != nil {
@@ -22,7 +25,10 @@ var oneShots = map[string]func(ctx context.Context, a *Adapter) error{
 		}
 		return err
 	},
-	OpSaveMetadataLine:   func(ctx context.Context, a *Adapter) error { _, err := a.SaveMetadataLine(ctx, "x.meta", []byte("{}\n")); return err },
+	OpSaveMetadataLine: func(ctx context.Context, a *Adapter) error {
+		_, err := a.SaveMetadataLine(ctx, "x.meta", []byte("{}\n"))
+		return err
+	},
 	OpBackupMetadataFile: func(ctx context.Context, a *Adapter) error { return a.BackupMetadataFile(ctx, "metadata/x.meta") },
 }
 
