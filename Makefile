@@ -16,7 +16,7 @@ SUBJECT := subjects/tokio-restore
 # when `make rust-subject` has installed them.
 SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore
+.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore fuzz
 
 all: build
 
@@ -76,6 +76,25 @@ bench:
 	@mkdir -p $(OUT)
 	LEAKGATE_BENCH_JSON=$(abspath $(OUT))/bench.json $(GO) test -run '^$$' -bench . $(BENCH_FLAGS) $(BENCH_PKGS)
 	@echo "$(OUT)/bench.json:"; cat $(OUT)/bench.json
+
+## fuzz: runs each go test -fuzz target of FUZZ_TARGETS for FUZZTIME (not
+## part of make test); each target's seed corpus (testdata/fuzz/<Name> in
+## its package) also runs in every plain go test. An entry is
+## <package>:<FuzzName>; add a package's targets to the list.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./faults:FuzzParse \
+	./restore/adapter:FuzzParseConfig \
+	./restore/manifest:FuzzParseEpochEnding \
+	./restore/manifest:FuzzParseMetadata \
+	./restore/record:FuzzReader \
+	./restore/ledger:FuzzDecode
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## vet: gofmt and go vet
 vet:
