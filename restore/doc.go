@@ -24,6 +24,29 @@
 // off by default as shipped) lets a stalled read end; and a resumed restore
 // skips the manifests the target DB already holds (below).
 //
+// Every read of outside input is bounded: a manifest by
+// Options.MaxManifestLen (DefaultMaxManifestLen, 16 MiB), a metadata file's
+// download by Options.MaxMetadataLen (DefaultMaxMetadataLen, 64 MiB), a
+// chunk by its manifest's range (reading stops at the first record past
+// it), the listing and handles by the adapter's bounds. A longer file is an
+// error wrapping ErrTooLarge naming the file and the bound. Every number a
+// metadata line claims is checked against the verified data before
+// anything of its manifest is stored: its epochs against the manifest, its
+// first and last versions against the first and last ledger infos.
+//
+// # Metadata cache
+//
+// Options.MetadataCacheDir is a folder the cache owns. It must be missing,
+// empty, or one the cache made: the cache writes CacheMarker there, which
+// records the name of every file it downloads (before the download, so a
+// killed run still owns what it renamed into place). It deletes only the
+// files its marker records that the listing no longer names, and its own
+// temp downloads (".download-*"); it never touches another file. A folder
+// with other files and no marker (the user's `.` or home) is refused with
+// an error wrapping ErrCacheDir, and so is a listed name present in the
+// cache that the marker does not record. An empty listing is
+// ErrEmptyListing, a listing without an epoch-ending backup ErrNoBackups.
+//
 // # Target DB and resume
 //
 // With Options.TargetDBDir the consumer writes each manifest's verified

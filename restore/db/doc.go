@@ -33,6 +33,20 @@
 // always holds epochs 0..latest, covered exactly by its markers. Check verifies
 // that from a full scan.
 //
+// # A DB that cannot be written
+//
+// Pebble retries a failed flush forever and ends the process from inside a
+// commit whose WAL write fails. So Open first writes, syncs and removes a
+// 64 KiB probe file in the dir (a read-only mount, an immutable dir, a
+// file-size limit or a full disk fail here), and returns early if pebble
+// reports a failed background write before its Open returns; PutManifest
+// refuses a batch unless twice its size and MinFree (8 MiB) are free on
+// the file system, and turns a failed commit into an error. Each error
+// wraps ErrNotWritable and names the dir; pebble's error log is cut after
+// ten messages. After a failed commit the DB fails every write and Close
+// leaves pebble as it is (its Close may not return); the batch is then in
+// the DB whole or not at all, and a re-run resumes.
+//
 // # Closing
 //
 // A DB holds a handful of fds (the LOCK file, the WAL, the MANIFEST, the
