@@ -20,7 +20,8 @@ type Options struct {
 	Adapter *adapter.Adapter
 	// Concurrency is the real tool's --concurrent-downloads: at most this
 	// many manifests (or metadata files) are read at once, and at most twice
-	// this many are queued. 0 means runtime.NumCPU(), as shipped.
+	// this many are queued. 0 means runtime.NumCPU(), as shipped; above
+	// MaxConcurrency Run fails.
 	Concurrency int
 	// MetadataCacheDir holds the downloaded metadata files. "" means a
 	// temporary directory, removed when Run returns.
@@ -80,6 +81,10 @@ type Result struct {
 	Skipped, SkippedLedgerInfos int
 }
 
+// MaxConcurrency bounds Options.Concurrency: 1024 downloads at once (and
+// twice that queued) is far past what any storage serves usefully.
+const MaxConcurrency = 1024
+
 // ErrNoBackups is returned when the metadata lists no epoch-ending backup.
 var ErrNoBackups = errors.New("no epoch-ending backup in metadata")
 
@@ -106,6 +111,9 @@ func Run(ctx context.Context, opts Options) (res *Result, err error) {
 	c := opts.Concurrency
 	if c <= 0 {
 		c = runtime.NumCPU()
+	}
+	if c > MaxConcurrency {
+		return nil, fmt.Errorf("restore: Options.Concurrency %d is above MaxConcurrency (%d)", c, MaxConcurrency)
 	}
 	r := &run{a: opts.Adapter, c: c, maxRecord: opts.MaxRecordLen, inflight: newInflight(), progress: opts.Progress,
 		maxManifest: orDefault(opts.MaxManifestLen, DefaultMaxManifestLen), maxMetadata: orDefault(opts.MaxMetadataLen, DefaultMaxMetadataLen)}

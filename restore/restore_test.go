@@ -448,3 +448,15 @@ func writeGzip(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunRefusesHugeConcurrency: a concurrency whose doubled queue would
+// overflow is an error, not a panic in the stream.
+func TestRunRefusesHugeConcurrency(t *testing.T) {
+	_, cfg, _ := newStore(t, smallSpec)
+	_, err := restore.Run(context.Background(), restore.Options{
+		Adapter: &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup}, Concurrency: 1 << 62,
+	})
+	if err == nil || !strings.Contains(err.Error(), "above MaxConcurrency (1024)") {
+		t.Fatalf("got %v, want an error naming MaxConcurrency", err)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // Upper bounds of the numeric flags: above them a flag is a usage error
 // (exit 2) naming the flag, the value and the bound.
 const (
-	maxConcurrency = 1024                     // --concurrent-downloads
+	maxConcurrency = restore.MaxConcurrency   // --concurrent-downloads
 	maxBytesFlag   = 1 << 30                  // --max-listing-bytes, --max-manifest-bytes, --max-metadata-file-bytes: 1 GiB
 	maxTimeout     = 24 * time.Hour           // --read-timeout, --write-timeout
 	maxManifests   = 100_000                  // --manifests
