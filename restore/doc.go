@@ -26,7 +26,8 @@
 //
 // Every read of outside input is bounded: a manifest by
 // Options.MaxManifestLen (DefaultMaxManifestLen, 16 MiB), a metadata file's
-// download by Options.MaxMetadataLen (DefaultMaxMetadataLen, 64 MiB), a
+// download by Options.MaxMetadataLen (DefaultMaxMetadataLen, 64 MiB), all
+// of them together by Options.MaxMetadataDownload (1 GiB), a
 // chunk by its manifest's range (reading stops at the first record past
 // it), the listing and handles by the adapter's bounds. A longer file is an
 // error wrapping ErrTooLarge naming the file and the bound. Every number a

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/manifest"
@@ -22,6 +23,10 @@ const tmpPrefix = ".download-"
 // DefaultMaxMetadataLen bounds one metadata file's download when
 // Options.MaxMetadataLen is 0: 64 MiB.
 const DefaultMaxMetadataLen = 64 << 20
+
+// DefaultMaxMetadataDownload bounds all of one run's metadata downloads
+// together when Options.MaxMetadataDownload is 0: 1 GiB.
+const DefaultMaxMetadataDownload = 1 << 30
 
 // ErrEmptyListing is returned when list_metadata_files printed no handle.
 var ErrEmptyListing = errors.New("list_metadata_files listed no metadata file")
@@ -165,8 +170,12 @@ func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) 
 	}
 	defer os.Remove(f.Name())
 	err = r.withReader(ctx, g, handle, func(rd io.Reader) error {
-		n, err := io.Copy(f, io.LimitReader(rd, r.maxMetadata+1))
-		if err == nil && n > r.maxMetadata {
+		n, err := io.Copy(budget{f, &r.downloadLeft}, io.LimitReader(rd, r.maxMetadata+1))
+		switch {
+		case errors.Is(err, errBudget):
+			err = fmt.Errorf("metadata downloads: more than %s in all: %w (raise it with --max-metadata-download-bytes); stopped reading",
+				adapter.FormatBytes(r.maxDownload), ErrTooLarge)
+		case err == nil && n > r.maxMetadata:
 			err = tooLarge("metadata file", handle, r.maxMetadata, "--max-metadata-file-bytes")
 		}
 		return err
@@ -181,6 +190,23 @@ func (r *run) download(ctx context.Context, g *stream.Gate, handle, dir string) 
 		return fmt.Errorf("metadata cache: %w", err)
 	}
 	return nil
+}
+
+// errBudget is budget's error once the shared budget is spent.
+var errBudget = errors.New("download budget spent")
+
+// budget is a writer that spends a shared byte budget: a write past it
+// fails with errBudget and writes nothing.
+type budget struct {
+	w    io.Writer
+	left *atomic.Int64
+}
+
+func (b budget) Write(p []byte) (int, error) {
+	if b.left.Add(-int64(len(p))) < 0 {
+		return 0, errBudget
+	}
+	return b.w.Write(p)
 }
 
 // tooLarge is the error for a file longer than its bound.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/db"
@@ -34,6 +35,11 @@ type Options struct {
 	// (0 means DefaultMaxMetadataLen). A longer file is an error wrapping
 	// ErrTooLarge, naming the file and the bound; reading stops there.
 	MaxManifestLen, MaxMetadataLen int64
+	// MaxMetadataDownload bounds the bytes one Run downloads into the
+	// metadata cache, all files together (0 means
+	// DefaultMaxMetadataDownload): a listing of many huge files cannot
+	// fill the disk. Past it the download is an error wrapping ErrTooLarge.
+	MaxMetadataDownload int64
 	// TargetDBDir is the real tool's --target-db-dir: the verified ledger
 	// infos of each manifest are written to the pebble DB there (see
 	// package db), one atomic batch per manifest, and a re-run resumes
@@ -117,6 +123,8 @@ func Run(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	r := &run{a: opts.Adapter, c: c, maxRecord: opts.MaxRecordLen, inflight: newInflight(), progress: opts.Progress,
 		maxManifest: orDefault(opts.MaxManifestLen, DefaultMaxManifestLen), maxMetadata: orDefault(opts.MaxMetadataLen, DefaultMaxMetadataLen)}
+	r.downloadLeft.Store(orDefault(opts.MaxMetadataDownload, DefaultMaxMetadataDownload))
+	r.maxDownload = r.downloadLeft.Load()
 	if opts.TargetDBDir != "" {
 		if r.db, err = db.Open(opts.TargetDBDir); err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
@@ -156,6 +164,8 @@ type run struct {
 	progress  func(Progress)
 
 	maxManifest, maxMetadata int64 // byte bounds, > 0
+	maxDownload              int64 // the metadata download's total bound
+	downloadLeft             atomic.Int64
 }
 
 // orDefault is n, or def when n ≤ 0.

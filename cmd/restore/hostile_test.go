@@ -266,6 +266,12 @@ func TestRunawayInputsAreBounded(t *testing.T) {
 			maxRSS: 64 << 20,
 		},
 		{
+			name: "metadata downloads past their total", env: []string{"YES_READ=metadata/*"},
+			args: []string{"bootstrap-db", "--command-adapter-config", cfg, "--max-metadata-download-bytes", "1048576"},
+			code: 1, want: []string{`download "metadata/epoch_ending_`, "metadata downloads: more than 1 MiB in all", "raise it with --max-metadata-download-bytes"},
+			maxRSS: 64 << 20,
+		},
+		{
 			name: "manifest padded with 200 MB",
 			args: []string{"bootstrap-db", "--command-adapter-config", cfg},
 			code: 1, want: []string{"manifest \"epoch_ending_6-", "longer than 16 MiB", "raise it with --max-manifest-bytes"},

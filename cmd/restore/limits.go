@@ -27,7 +27,7 @@ const (
 
 // limits are bootstrap-db's bounds on what it reads from the storage.
 type limits struct {
-	listing, manifest, metadata int64
+	listing, manifest, metadata, download int64
 }
 
 func (l *limits) register(fs *flag.FlagSet) {
@@ -37,6 +37,8 @@ func (l *limits) register(fs *flag.FlagSet) {
 		"most bytes of one manifest file; a longer one is an error and is not read further (1..1 GiB)")
 	fs.Int64Var(&l.metadata, "max-metadata-file-bytes", restore.DefaultMaxMetadataLen,
 		"most bytes of one metadata file downloaded into the cache; a longer one is an error, its partial download removed (1..1 GiB)")
+	fs.Int64Var(&l.download, "max-metadata-download-bytes", restore.DefaultMaxMetadataDownload,
+		"most bytes one run downloads into the metadata cache, all files together (1..64 GiB)")
 }
 
 func (l *limits) check() error {
@@ -48,7 +50,7 @@ func (l *limits) check() error {
 			return err
 		}
 	}
-	return nil
+	return checkInt("--max-metadata-download-bytes", l.download, 1, 64<<30)
 }
 
 // checkInt is a usage error unless lo ≤ v ≤ hi.

@@ -18,6 +18,7 @@
 // fails with an error naming the command or file and the bound: the
 // listing --max-listing-bytes (64 MiB), a manifest --max-manifest-bytes
 // (16 MiB), a metadata file's download --max-metadata-file-bytes (64 MiB),
+// all of a run's metadata downloads --max-metadata-download-bytes (1 GiB),
 // a printed handle 64 KiB, the config 1 MiB, a record 64 MiB, a chunk the
 // records its manifest's range names. The target DB needs room: a batch is
 // refused unless twice its size and 8 MiB are free.
@@ -246,7 +247,7 @@ func bootstrapDB(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	a.MaxOutput, a.MaxOutputSetting = lim.listing, "--max-listing-bytes"
 	opts := restore.Options{Adapter: a, Concurrency: *concurrency, MetadataCacheDir: *cacheDir, TargetDBDir: *targetDB,
-		MaxManifestLen: lim.manifest, MaxMetadataLen: lim.metadata}
+		MaxManifestLen: lim.manifest, MaxMetadataLen: lim.metadata, MaxMetadataDownload: lim.download}
 	if *targetDB != "" {
 		// One line per manifest on stderr, as the real tool logs each
 		// epoch-ending restore: an operator (or a test) sees how far a

@@ -79,6 +79,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-listing-bytes", "1099511627776"}, "--max-listing-bytes must be in 1..1073741824"},
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-manifest-bytes", "0"}, "--max-manifest-bytes must be in 1..1073741824, got 0"},
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-metadata-file-bytes", "9223372036854775807"}, "--max-metadata-file-bytes must be in 1..1073741824"},
+		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--max-metadata-download-bytes", "68719476737"}, "--max-metadata-download-bytes must be in 1..68719476736"},
 		{[]string{"bootstrap-db", "--command-adapter-config", cfg, "--read-timeout", "2562047h"}, "--read-timeout must be at most 24h0m0s"},
 		{[]string{"make-backup", "--command-adapter-config", cfg, "--write-timeout", "25h"}, "--write-timeout must be at most 24h0m0s"},
 		{[]string{"make-backup", "--command-adapter-config", cfg, "--record-size", "1099511627776"}, "--record-size must be in 1..16777216"},
