@@ -115,7 +115,7 @@ func decodeEpochEnding(data []byte) (*EpochEndingManifest, error) {
 		if ch.LastEpoch, err = c.u64("last_epoch"); err != nil {
 			return nil, err
 		}
-		if ch.LedgerInfos, err = c.str("ledger_infos"); err != nil {
+		if ch.LedgerInfos, err = c.handle("ledger_infos"); err != nil {
 			return nil, err
 		}
 	}

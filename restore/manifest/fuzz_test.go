@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/leakgate/leakgate/restore/manifest"
 )
@@ -79,6 +80,9 @@ func FuzzParseMetadata(f *testing.F) {
 		for _, m := range metas {
 			if m.LastEpoch < m.FirstEpoch || m.LastVersion < m.FirstVersion {
 				t.Fatalf("accepted a reversed range: %+v", m)
+			}
+			if m.Manifest == "" || strings.ContainsFunc(m.Manifest, unicode.IsControl) {
+				t.Fatalf("accepted the handle %q", m.Manifest)
 			}
 			line, err := manifest.MetadataLine(m)
 			if err != nil {

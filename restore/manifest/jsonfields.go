@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors of JSON decoding, for errors.Is. Messages name the field
@@ -136,13 +139,36 @@ func (f fields) array(name string) ([]json.RawMessage, error) {
 }
 
 // describe names a raw JSON value for an error message: its text, cut to
-// 40 bytes.
+// 40 bytes, Go-quoted if it holds a control character or invalid UTF-8
+// (outside bytes never reach a terminal raw).
 func describe(raw json.RawMessage) string {
 	const limit = 40
+	cut := ""
 	if len(raw) > limit {
-		return string(raw[:limit]) + "…"
+		raw, cut = raw[:limit], "…"
 	}
-	return string(raw)
+	if s := string(raw); !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s) + cut
+	}
+	return string(raw) + cut
+}
+
+// handle decodes member name as a file handle: a non-empty JSON string
+// without control characters (a handle is printed in messages and passed
+// to commands).
+func (f fields) handle(name string) (string, error) {
+	s, err := f.str(name)
+	if err != nil {
+		return "", err
+	}
+	if s == "" || strings.ContainsFunc(s, unicode.IsControl) {
+		q := s
+		if len(q) > 120 {
+			q = q[:120]
+		}
+		return "", f.errorf(name, "%w: want a file handle, got %s (empty, or with a control character)", ErrInvalidJSON, strconv.Quote(q))
+	}
+	return s, nil
 }
 
 func describeToken(tok json.Token) string {

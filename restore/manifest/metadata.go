@@ -126,7 +126,7 @@ func parseLine(text []byte) (meta EpochEndingBackupMeta, ok bool, err error) {
 	if meta.LastVersion, err = f.u64("last_version"); err != nil {
 		return meta, false, err
 	}
-	if meta.Manifest, err = f.str("manifest"); err != nil {
+	if meta.Manifest, err = f.handle("manifest"); err != nil {
 		return meta, false, err
 	}
 	if err := meta.check(); err != nil {

@@ -120,3 +120,19 @@ func TestMetadataLine(t *testing.T) {
 		t.Errorf("MetadataLine(reversed) error = %v, want ErrInvalidRange", err)
 	}
 }
+
+// TestHandlesWithoutControlCharacters: a manifest or chunk handle with a
+// control character (an escape sequence, a newline) is refused, and the
+// error shows it quoted, never raw.
+func TestHandlesWithoutControlCharacters(t *testing.T) {
+	line := `{"EpochEndingBackup":{"first_epoch":0,"last_epoch":0,"first_version":0,"last_version":0,"manifest":"a\u001b[2Jb"}}`
+	_, err := manifest.ParseMetadata(strings.NewReader(line), "m.meta")
+	if err == nil || !strings.Contains(err.Error(), `"a\x1b[2Jb"`) || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Errorf("ParseMetadata = %v; want an error quoting the handle", err)
+	}
+	m := `{"first_epoch":0,"last_epoch":0,"waypoints":["0:` + strings.Repeat("0", 64) + `"],"chunks":[{"first_epoch":0,"last_epoch":0,"ledger_infos":"x\ny"}]}`
+	_, err = manifest.ParseEpochEnding([]byte(m), "h")
+	if err == nil || !strings.Contains(err.Error(), `"x\ny"`) || strings.ContainsRune(err.Error(), '\n') {
+		t.Errorf("ParseEpochEnding = %v; want an error quoting the chunk handle", err)
+	}
+}
