@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/manifest"
@@ -85,6 +87,9 @@ func (r *run) listMetadata(ctx context.Context) (map[string]string, error) {
 		name := path.Base(h)
 		if name == "." || name == "/" || name == CacheMarker || strings.HasPrefix(name, tmpPrefix) {
 			return nil, fmt.Errorf("metadata file handle %s: unusable file name", adapter.Quote(h))
+		}
+		if !utf8.ValidString(h) || strings.ContainsFunc(h, unicode.IsControl) {
+			return nil, fmt.Errorf("metadata file handle %s: holds a control character or invalid UTF-8", adapter.Quote(h))
 		}
 		if other, dup := byName[name]; dup && other != h {
 			return nil, fmt.Errorf("metadata file handles %s and %s share the file name %s", adapter.Quote(other), adapter.Quote(h), adapter.Quote(name))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -43,11 +44,28 @@ func (a *Adapter) maxOutput() int64 {
 // are the error, which names the operation and, for the bound, how to
 // raise it (setting, e.g. "--max-listing-bytes"; "" if fixed).
 func (c *child) readOutput(ctx context.Context, limit int64, setting string) ([]byte, error) {
-	stop := context.AfterFunc(ctx, func() { _ = c.stdout.SetReadDeadline(time.Now()) })
-	defer stop()
+	var mu sync.Mutex
+	reading, interrupted := true, false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if reading {
+			interrupted = true
+			_ = c.stdout.SetReadDeadline(time.Now())
+		}
+	})
 	out, err := io.ReadAll(io.LimitReader(c.stdout, limit+1))
+	stop()
+	mu.Lock()
+	reading = false
+	mu.Unlock()
+	if interrupted && err == nil {
+		// The output was complete: clear the deadline for later reads
+		// (a Writer's shutdown drains stdout).
+		_ = c.stdout.SetReadDeadline(time.Time{})
+	}
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && interrupted:
 		return nil, c.cancelled(ctx)
 	case err != nil:
 		return nil, errors.Join(fmt.Errorf("%s: read stdout of bash (pid %d): %w", c.desc(), c.pid, err), c.abort())
