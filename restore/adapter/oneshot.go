@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultMaxOutput is the bound on what list_metadata_files and
@@ -59,10 +62,17 @@ func (c *child) readOutput(ctx context.Context, limit int64, setting string) ([]
 	mu.Lock()
 	reading = false
 	mu.Unlock()
-	if interrupted && err == nil {
-		// The output was complete: clear the deadline for later reads
-		// (a Writer's shutdown drains stdout).
+	if interrupted {
+		// Clear the deadline for later reads (a Writer's shutdown drains
+		// stdout), and take what the pipe already holds: output complete
+		// when ctx was cancelled is not lost to the race.
 		_ = c.stdout.SetReadDeadline(time.Time{})
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			var eof bool
+			if out, eof = c.readReady(out, limit+1); eof {
+				err = nil
+			}
+		}
 	}
 	switch {
 	case err != nil && interrupted:
@@ -124,4 +134,37 @@ func Quote(s string) string {
 		return strconv.Quote(s)
 	}
 	return strconv.Quote(s[:maxQuoted]) + "… (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// readReady appends to out what stdout holds right now, up to limit bytes
+// in all, without waiting: it reads only while poll(2) says the pipe is
+// readable (data, or its write end closed). eof reports that the output
+// ended.
+func (c *child) readReady(out []byte, limit int64) ([]byte, bool) {
+	rc, err := c.stdout.SyscallConn()
+	if err != nil {
+		return out, false
+	}
+	buf := make([]byte, 32<<10)
+	for int64(len(out)) < limit {
+		ready := false
+		_ = rc.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+				ready = fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+			}
+		})
+		if !ready {
+			return out, false
+		}
+		n, err := c.stdout.Read(buf[:min(int64(len(buf)), limit-int64(len(out)))])
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, true
+		}
+		if err != nil {
+			return out, false
+		}
+	}
+	return out, false
 }
