@@ -1,25 +1,29 @@
 package fakecli
 
-import "time"
+import (
+	"time"
 
-// Environment variables fakecli reads. They are defined here and nowhere
-// else (see ARCHITECTURE.md).
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
+)
+
+// Environment variables fakecli reads. Their names are defined in package
+// fakeenv (a leaf, for programs that set them without linking fakecli).
 const (
 	// EnvBucket is the bucket root folder fakecli serves (required). Every
 	// s3:// or gs:// URL and every plain-protocol handle resolves inside it.
-	EnvBucket = "LEAKGATE_BUCKET"
+	EnvBucket = fakeenv.Bucket
 	// EnvFaults is fault spec text (the faults language); its rules come
 	// before those of EnvFaultPlan.
-	EnvFaults = "LEAKGATE_FAULTS"
+	EnvFaults = fakeenv.Faults
 	// EnvFaultPlan is the path of a plan file in the same language.
-	EnvFaultPlan = "LEAKGATE_FAULT_PLAN"
+	EnvFaultPlan = fakeenv.FaultPlan
 	// EnvJournal is the path of the journal file (see package journal);
 	// unset means no journal and call number 0.
-	EnvJournal = "LEAKGATE_JOURNAL"
+	EnvJournal = fakeenv.Journal
 	// EnvStallCap caps "for=forever" stalls, as a Go duration ("10m",
 	// "30s"); default DefaultStallCap. When the cap is reached fakecli
 	// gives up with ExitStallCap, so nothing hangs past a lost cleanup.
-	EnvStallCap = "LEAKGATE_STALL_CAP"
+	EnvStallCap = fakeenv.StallCap
 	// EnvRun is the run marker (defined by package harness); fakecli only
 	// copies its value into the journal.
 	EnvRun = "LEAKGATE_RUN"

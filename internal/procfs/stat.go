@@ -27,6 +27,7 @@ type Stat struct {
 	State      byte   // field 3: R S D Z T t X I …
 	PPid       int32  // field 4
 	Pgrp       int32  // field 5
+	Flags      uint64 // field 9: the kernel's PF_* flags (see PFExiting)
 	StartTicks uint64 // field 22, clock ticks since boot (see ClockTicks)
 	// Image identifies the program image the process runs (fields 26, 27
 	// and 48–51): it changes when the process execs. Zero when unknown.
@@ -140,7 +141,7 @@ func ParseStat(path string, b []byte) (Stat, error) {
 }
 
 // statField names the fields parseStat reads, by 1-based number.
-var statField = [52]string{4: "ppid", 5: "pgrp", 22: "starttime", 26: "startcode", 27: "endcode", 48: "arg_start", 49: "arg_end", 50: "env_start", 51: "env_end"}
+var statField = [52]string{4: "ppid", 5: "pgrp", 9: "flags", 22: "starttime", 26: "startcode", 27: "endcode", 48: "arg_start", 49: "arg_end", 50: "env_start", 51: "env_end"}
 
 func parseStat(path, b []byte) (Stat, error) {
 	open := bytes.IndexByte(b, '(')
@@ -191,7 +192,7 @@ func parseStat(path, b []byte) (Stat, error) {
 		return Stat{}, &StatError{Path: string(path), Field: "ppid", Reason: "out of range"}
 	}
 	st.Comm = string(b[open+1 : closing])
-	st.PPid, st.Pgrp, st.StartTicks = int32(nums[4]), int32(nums[5]), nums[22]
+	st.PPid, st.Pgrp, st.Flags, st.StartTicks = int32(nums[4]), int32(nums[5]), nums[9], nums[22]
 	if field >= 51 {
 		st.Image = Image{StartCode: nums[26], EndCode: nums[27], ArgStart: nums[48], ArgEnd: nums[49], EnvStart: nums[50], EnvEnd: nums[51]}
 	}

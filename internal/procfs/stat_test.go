@@ -18,17 +18,17 @@ func TestParseStat(t *testing.T) {
 		{
 			name: "plain",
 			in:   "4242 (sleep) S 4100 4242 4100 0 -1 4194560 0 0 0" + tail,
-			want: Stat{Pid: 4242, Comm: "sleep", State: 'S', PPid: 4100, Pgrp: 4242, StartTicks: 98765},
+			want: Stat{Pid: 4242, Comm: "sleep", State: 'S', PPid: 4100, Pgrp: 4242, Flags: 4194560, StartTicks: 98765},
 		},
 		{
 			name: "zombie",
 			in:   "7 (true) Z 1 1 1 0 -1 4194560 0 0 0" + tail,
-			want: Stat{Pid: 7, Comm: "true", State: 'Z', PPid: 1, Pgrp: 1, StartTicks: 98765},
+			want: Stat{Pid: 7, Comm: "true", State: 'Z', PPid: 1, Pgrp: 1, Flags: 4194560, StartTicks: 98765},
 		},
 		{
 			name: "comm with spaces and parentheses",
 			in:   "9 (a) b (c)) t 3 9 3 0 -1 4194560 0 0 0" + tail,
-			want: Stat{Pid: 9, Comm: "a) b (c)", State: 't', PPid: 3, Pgrp: 9, StartTicks: 98765},
+			want: Stat{Pid: 9, Comm: "a) b (c)", State: 't', PPid: 3, Pgrp: 9, Flags: 4194560, StartTicks: 98765},
 		},
 	}
 	for _, tt := range tests {

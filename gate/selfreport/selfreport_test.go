@@ -1,4 +1,4 @@
-package gate
+package selfreport
 
 import (
 	"errors"
@@ -8,27 +8,27 @@ import (
 	"testing"
 )
 
-func TestReportSelf(t *testing.T) {
+func TestReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "self.jsonl")
-	t.Setenv(EnvSelfReport, "")
-	if err := ReportSelf("goroutine", "x"); err != nil {
+	t.Setenv(Env, "")
+	if err := Report("goroutine", "x"); err != nil {
 		t.Fatalf("unset: %v", err)
 	}
-	t.Setenv(EnvSelfReport, path)
-	if err := ReportSelf("", "x"); !errors.Is(err, ErrNoKind) {
+	t.Setenv(Env, path)
+	if err := Report("", "x"); !errors.Is(err, ErrNoKind) {
 		t.Errorf("empty kind: %v, want ErrNoKind", err)
 	}
-	if err := ReportSelf("goroutine", "goroutine 21 [chan receive]\n  main.blockForever"); err != nil {
+	if err := Report("goroutine", "goroutine 21 [chan receive]\n  main.blockForever"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ReportSelf("cache", "3 entries"); err != nil {
+	if err := Report("cache", "3 entries"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := readSelfReport(path)
+	got, err := Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []SelfLeak{{Kind: "goroutine", Detail: "goroutine 21 [chan receive]\n  main.blockForever", Line: 1}, {Kind: "cache", Detail: "3 entries", Line: 2}}
+	want := []Leak{{Kind: "goroutine", Detail: "goroutine 21 [chan receive]\n  main.blockForever", Line: 1}, {Kind: "cache", Detail: "3 entries", Line: 2}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -36,12 +36,12 @@ func TestReportSelf(t *testing.T) {
 
 func TestReadSelfReport(t *testing.T) {
 	dir := t.TempDir()
-	if got, err := readSelfReport(filepath.Join(dir, "missing")); err != nil || got != nil {
+	if got, err := Read(filepath.Join(dir, "missing")); err != nil || got != nil {
 		t.Errorf("missing file: %v, %v; want nothing", got, err)
 	}
 	path := filepath.Join(dir, "self.jsonl")
 	os.WriteFile(path, []byte("{\"kind\":\"goroutine\",\"detail\":\"g\"}\n\nnot json\n{\"detail\":\"no kind\"}\n"), 0o644)
-	got, err := readSelfReport(path)
+	got, err := Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
