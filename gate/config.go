@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
 )
 
@@ -50,7 +51,7 @@ type Config struct {
 	// marker is nested under (see package doc).
 	Env []string
 	// PersonaDir is put first on the command's PATH ("" leaves PATH alone):
-	// a folder of fakecli persona links (see LinkPersonas).
+	// a folder of fakecli persona links (see fakecli.LinkPersonas).
 	PersonaDir string
 	// Bucket, Faults, FaultPlan set LEAKGATE_BUCKET, LEAKGATE_FAULTS and
 	// LEAKGATE_FAULT_PLAN (made absolute) for the command; "" keeps what
@@ -78,6 +79,12 @@ type Config struct {
 	// RequireSuccess makes a non-zero exit status (or death by a signal)
 	// fail the gate.
 	RequireSuccess bool
+	// Guard, if set, is the argv of a guard program Run starts first (the
+	// leakgate binary's "guard" subcommand: see RunGuard), which ends what
+	// is left of the run if the gate dies without cleaning up. Run appends
+	// the run id and the run's folders (its own and GuardFolders).
+	Guard        []string
+	GuardFolders []string
 	// Stdin, Stdout and Stderr are the command's; nil means /dev/null.
 	// They are files, not writers, so that Run never waits for an orphan
 	// that holds a copy of a pipe.
@@ -168,17 +175,17 @@ func lookup(env []string, key string) string {
 func commandEnv(c Config, run harness.Marker, journalPath, selfPath string) []string {
 	owned := map[string]bool{
 		harness.MarkerEnv: true, harness.ReapedEnv: true,
-		fakecli.EnvJournal: true, EnvSelfReport: true,
+		fakeenv.Journal: true, selfreport.Env: true,
 	}
 	set := map[string]string{}
 	if c.Bucket != "" {
-		set[fakecli.EnvBucket] = c.Bucket
+		set[fakeenv.Bucket] = c.Bucket
 	}
 	if c.Faults != "" {
-		set[fakecli.EnvFaults] = c.Faults
+		set[fakeenv.Faults] = c.Faults
 	}
 	if c.FaultPlan != "" {
-		set[fakecli.EnvFaultPlan] = c.FaultPlan
+		set[fakeenv.FaultPlan] = c.FaultPlan
 	}
 	if c.PersonaDir != "" {
 		path := c.PersonaDir
@@ -198,14 +205,14 @@ func commandEnv(c Config, run harness.Marker, journalPath, selfPath string) []st
 		}
 		env = append(env, kv)
 	}
-	for _, k := range []string{"PATH", fakecli.EnvBucket, fakecli.EnvFaults, fakecli.EnvFaultPlan} {
+	for _, k := range []string{"PATH", fakeenv.Bucket, fakeenv.Faults, fakeenv.FaultPlan} {
 		if v, ok := set[k]; ok {
 			env = append(env, k+"="+v)
 		}
 	}
 	return append(env,
-		fakecli.EnvJournal+"="+journalPath,
-		EnvSelfReport+"="+selfPath,
+		fakeenv.Journal+"="+journalPath,
+		selfreport.Env+"="+selfPath,
 		run.Env(),
 	)
 }
@@ -226,34 +233,4 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %q not found in the command's PATH", ErrStart, name)
-}
-
-// LinkPersonas makes dir a persona folder for the fakecli binary at
-// fakecliPath: one symlink per persona name (fakecli.Personas(): aws,
-// fakecli, gsutil, …), each pointing at the binary, so that dir first on
-// PATH makes every storage CLI fakecli:
-//
-//	err := gate.LinkPersonas("bin/fakecli", dir)
-//
-// dir must exist; links already there are replaced.
-func LinkPersonas(fakecliPath, dir string) error {
-	abs, err := filepath.Abs(fakecliPath)
-	if err != nil {
-		return fmt.Errorf("link personas: %w", err)
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return fmt.Errorf("link personas: fakecli binary: %w", err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("link personas: fakecli binary %s is a folder", abs)
-	}
-	for _, name := range fakecli.Personas() {
-		link := filepath.Join(dir, name)
-		_ = os.Remove(link)
-		if err := os.Symlink(abs, link); err != nil {
-			return fmt.Errorf("link personas: %w", err)
-		}
-	}
-	return nil
 }

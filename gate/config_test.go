@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
 )
 
@@ -49,17 +50,17 @@ func TestCommandEnv(t *testing.T) {
 	c := Config{
 		Env: []string{
 			"HOME=/home/x", "PATH=/usr/bin:/bin", harness.MarkerEnv + "=outer/1.2.spec",
-			harness.ReapedEnv + "=lgabc", fakecli.EnvJournal + "=/old/journal", fakecli.EnvFaults + "=stall",
-			fakecli.EnvBucket + "=/old/bucket", EnvSelfReport + "=/old/self",
+			harness.ReapedEnv + "=lgabc", fakeenv.Journal + "=/old/journal", fakeenv.Faults + "=stall",
+			fakeenv.Bucket + "=/old/bucket", selfreport.Env + "=/old/self",
 		},
 		PersonaDir: "/p", Bucket: "/b",
 	}
 	run := harness.Marker{ID: "outer/1.2.spec/gate.9.1."}
 	env := commandEnv(c, run, "/j/journal.jsonl", "/j/self.jsonl")
 	want := []string{
-		"HOME=/home/x", fakecli.EnvFaults + "=stall",
-		"PATH=/p:/usr/bin:/bin", fakecli.EnvBucket + "=/b",
-		fakecli.EnvJournal + "=/j/journal.jsonl", EnvSelfReport + "=/j/self.jsonl",
+		"HOME=/home/x", fakeenv.Faults + "=stall",
+		"PATH=/p:/usr/bin:/bin", fakeenv.Bucket + "=/b",
+		fakeenv.Journal + "=/j/journal.jsonl", selfreport.Env + "=/j/self.jsonl",
 		harness.MarkerEnv + "=outer/1.2.spec/gate.9.1.",
 	}
 	if !slices.Equal(env, want) {
@@ -82,26 +83,11 @@ func TestRunFor(t *testing.T) {
 	}
 }
 
-func TestLookPathAndPersonas(t *testing.T) {
+func TestLookPath(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fakecli-bin")
-	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
 	personas := filepath.Join(dir, "personas")
 	os.Mkdir(personas, 0o755)
-	if err := LinkPersonas(bin, personas); err != nil {
-		t.Fatal(err)
-	}
-	if err := LinkPersonas(bin, personas); err != nil {
-		t.Fatalf("relinking: %v", err)
-	}
-	for _, name := range fakecli.Personas() {
-		if target, err := os.Readlink(filepath.Join(personas, name)); err != nil || target != bin {
-			t.Errorf("persona %s -> %q, %v; want %s", name, target, err, bin)
-		}
-	}
-	if err := LinkPersonas(filepath.Join(dir, "nope"), personas); err == nil || !strings.Contains(err.Error(), "nope") {
-		t.Errorf("missing binary: %v", err)
-	}
+	os.WriteFile(filepath.Join(personas, "aws"), []byte("#!/bin/sh\n"), 0o755)
 	env := []string{"PATH=" + personas + ":/usr/bin:/bin"}
 	if got, err := lookPath("aws", env); err != nil || got != filepath.Join(personas, "aws") {
 		t.Errorf("lookPath(aws) = %q, %v", got, err)

@@ -17,11 +17,14 @@ type FD struct {
 	Num    int    `json:"fd"`
 	Kind   string `json:"kind"`    // pipe, socket, pidfd, file or other (harness.FDKind)
 	Target string `json:"target"`  // readlink target: "pipe:[88123]", "/tmp/x"
-	HeldMS int64  `json:"held_ms"` // how long it had been open (same number and target) at the last sample, in ms
+	HeldMS int64  `json:"held_ms"` // how long it had been open (same number and target) at the last sample, in ms; -1: not open then
 }
 
 // String renders the fd: "fd 7 -> pipe:[88123], open 1.2s".
 func (fd FD) String() string {
+	if fd.HeldMS < 0 {
+		return fmt.Sprintf("fd %d -> %s, opened after the last sample", fd.Num, fd.Target)
+	}
 	return fmt.Sprintf("fd %d -> %s, open %s", fd.Num, fd.Target, ms(fd.HeldMS))
 }
 
@@ -37,6 +40,10 @@ type FDVerdict struct {
 	Judged bool `json:"judged"`
 	// Why says, in one line, what the rule found.
 	Why string `json:"why"`
+	// Source is what was judged: "exit" (the fd table as the command
+	// exited, read at its exit stop: exact) or "samples" (the last sample
+	// before it began to exit: the fallback, see Report.Exit).
+	Source string `json:"source"`
 	// Samples counts the usable samples of the command's fds.
 	Samples int `json:"samples"`
 	// LastSampleMS is when the last usable sample was taken, in ms after
@@ -132,7 +139,7 @@ func (t *fdTracker) observe(o fdObs) {
 
 // verdict applies the rule with the quiet window quiet.
 func (t *fdTracker) verdict(quiet time.Duration) FDVerdict {
-	v := FDVerdict{Samples: t.samples, LastSampleMS: -1, New: []FD{}, Leaked: []FD{}}
+	v := FDVerdict{Source: "samples", Samples: t.samples, LastSampleMS: -1, New: []FD{}, Leaked: []FD{}}
 	if t.samples == 0 {
 		v.Why = "no sample of the command's fds was taken before it exited: not judged"
 		return v
@@ -182,3 +189,76 @@ func plural(n int, one, many string) string {
 
 // ms renders a count of milliseconds as a duration: ms(1200) == "1.2s".
 func ms(n int64) string { return (time.Duration(n) * time.Millisecond).String() }
+
+// exitVerdict judges the fd table the command held as it exited (atExit,
+// read at its exit stop) with the rule of the samples (see verdict), so
+// that an fd the command closed before it exited, however shortly before,
+// is never judged: New are the fds open at exit and not at the first sample
+// (by number and target), not ignored. They are judged only if the last
+// sample caught the command at rest (no live child, the same new fds for
+// at least quiet: a program exiting in the middle of its work holds what
+// it was using), and then Leaked are those of them held through that rest
+// whose being open others can see: a pipe (its reader waits for an EOF
+// that comes only when the last writer closes it), a socket, a pidfd, a
+// file open for writing. A file it only reads (the script bash runs, on fd
+// 255), a device or an anonymous inode of its runtime is reported among
+// New, not judged.
+func (t *fdTracker) exitVerdict(atExit map[int]string, writable map[int]bool, quiet time.Duration) FDVerdict {
+	v := FDVerdict{Source: "exit", Samples: t.samples, LastSampleMS: -1, New: []FD{}, Leaked: []FD{}}
+	if t.samples > 0 {
+		v.LastSampleMS = t.last.at.Milliseconds()
+	}
+	var nums []int
+	for num, target := range atExit {
+		if old, ok := t.first[num]; (ok && old == target) || t.ignored(target) {
+			continue
+		}
+		nums = append(nums, num)
+	}
+	slices.Sort(nums)
+	var candidates []FD
+	for _, num := range nums {
+		target := atExit[num]
+		fd := FD{Num: num, Kind: string(classifyFD(target)), Target: target, HeldMS: -1}
+		since, held := t.since[fdKey{num, target}]
+		if held {
+			fd.HeldMS = (t.last.at - since).Milliseconds()
+		}
+		v.New = append(v.New, fd)
+		if held && seenOutside(harness.FDKind(fd.Kind), target, writable[num]) {
+			candidates = append(candidates, fd)
+		}
+	}
+	rest := t.last.at - t.restSince
+	switch {
+	case len(v.New) == 0:
+		v.Judged = true
+		v.Why = "as it exited the command held no fd it opened after its exec"
+	case t.samples == 0:
+		v.Why = "not judged: no sample of the command was taken before it exited"
+	case t.last.live > 0:
+		v.Why = fmt.Sprintf("not judged: the command had %s at its last sample (busy)", plural(t.last.live, "live child", "live children"))
+	case !t.resting || rest < quiet:
+		v.Why = fmt.Sprintf("not judged: at its last sample the command had been at rest for %s, less than the fd quiet window %s", rest.Round(time.Millisecond), quiet)
+	case len(candidates) == 0:
+		v.Judged = true
+		v.Why = fmt.Sprintf("as it exited the command held %s opened after its exec, none a pipe, socket, pidfd or written file held through its rest", plural(len(v.New), "fd", "fds"))
+	default:
+		v.Judged, v.Leaked = true, candidates
+		v.Why = fmt.Sprintf("at rest for %s at its last sample, the command still held %s as it exited (pipe, socket, pidfd or file open for writing)", rest.Round(time.Millisecond), plural(len(candidates), "fd", "fds"))
+	}
+	return v
+}
+
+// seenOutside reports whether an fd held at exit is one whose being open
+// others can see: a pipe, socket or pidfd, or a file outside /dev open for
+// writing (writable: its fdinfo flags, read at the exit stop).
+func seenOutside(kind harness.FDKind, target string, writable bool) bool {
+	switch kind {
+	case harness.FDPipe, harness.FDSocket, harness.FDPidfd:
+		return true
+	case harness.FDFile:
+		return writable && !strings.HasPrefix(target, "/dev/")
+	}
+	return false
+}

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/internal/shellquote"
 	"github.com/leakgate/leakgate/journal"
@@ -28,6 +29,13 @@ type Report struct {
 	Started time.Time `json:"started"`
 	RanMS   int64     `json:"ran_ms"` // from start to exit (or to the timeout kill)
 	Status  Status    `json:"status"`
+	// Exit says how the command's exit was seen: ExitTraced (stopped at
+	// its exit: fds and orphans judged exactly), ExitNotStopped or
+	// ExitUntraced (fds and orphans judged from the samples).
+	Exit string `json:"exit"`
+	// Personas are the fakecli personas first on the command's PATH
+	// (Config.PersonaDir); empty when the command's PATH was left alone.
+	Personas []string `json:"personas"`
 	// Pass is the verdict; Failures say why it is false, one line each.
 	Pass     bool     `json:"pass"`
 	Failures []string `json:"failures"`
@@ -51,10 +59,10 @@ type Report struct {
 	// descendants, zombies, escaped processes and new fds (peak and steps).
 	Timeline harness.Timeline `json:"timeline"`
 	// SelfReported are the leaks the command reported about itself
-	// (EnvSelfReport).
-	SelfReported []SelfLeak `json:"self_reported"`
-	Journal      Journal    `json:"journal"`
-	Cleanup      Cleanup    `json:"cleanup"`
+	// (selfreport.Env).
+	SelfReported []selfreport.Leak `json:"self_reported"`
+	Journal      Journal           `json:"journal"`
+	Cleanup      Cleanup           `json:"cleanup"`
 }
 
 // Status is how the command ended: if !rep.Status.OK() { … }.
@@ -114,21 +122,112 @@ type Process struct {
 	// Reaped: it escaped alive, died while the command ran and was reaped
 	// by the gate (State is then "X").
 	Reaped bool `json:"reaped,omitempty"`
-	// Text is the harness's rendering (harness.Proc.String, with the
-	// journal's facts).
+	// Ended says how it ended, one of the Ended* values: on its own while
+	// the command ran, or in the cleanup (after SIGTERM, by SIGKILL, or
+	// reaped as a zombie).
+	Ended string `json:"ended"`
+	// Note adds what the gate saw of it, if anything ("escaped at 12ms;
+	// …").
+	Note    string `json:"note,omitempty"`
+	history string // harness.Proc.String: spawned as, ran as, fault
+	// Text is the rendering of the report's lists: its name (comm) and
+	// command line as they are, the state it was judged in and how it
+	// ended, then its history (harness.Proc.String, with the journal's
+	// facts).
 	Text string `json:"text"`
 }
+
+// How a leaked process ended (Process.Ended).
+const (
+	EndedDuringRun  = "died while the command ran; reaped by the gate"
+	EndedTerm       = "ended by SIGTERM in the cleanup"
+	EndedKill       = "killed by SIGKILL in the cleanup"
+	EndedReaped     = "zombie, reaped in the cleanup"
+	EndedUnknown    = "gone before the cleanup"
+	EndedNotStopped = "still there after the cleanup"
+)
+
+// How the command's exit was seen (Report.Exit).
+const (
+	ExitTraced     = "traced"      // stopped at its exit by ptrace: exact
+	ExitNotStopped = "not stopped" // traced, but killed by SIGKILL: no exit stop; sampled
+	ExitUntraced   = "untraced"    // ptrace refused: sampled
+)
 
 func processOf(p harness.Proc) Process {
 	out := Process{
 		Pid: int(p.Pid), PPid: int(p.PPid), Pgid: int(p.Pgid), State: p.State, Name: p.Name,
-		Cmdline: p.Cmdline, CmdlineFrom: p.CmdlineFrom, Marker: p.Marker, Text: p.String(),
+		Cmdline: p.Cmdline, CmdlineFrom: p.CmdlineFrom, Marker: p.Marker, history: p.String(),
 	}
+
 	if out.Cmdline == nil {
 		out.Cmdline = []string{}
 	}
 	if p.Fact != nil {
 		out.Fault = p.Fact.Fault
+	}
+	out.render()
+	return out
+}
+
+// stateNames spells /proc state letters.
+var stateNames = map[string]string{"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped", "t": "tracing stop", "I": "idle"}
+
+// stateWord is the one vocabulary of states, for the timeline, the lists
+// and the verdict: alive, zombie (dead, not reaped) or dead (reaped).
+func stateWord(state string) string {
+	switch state {
+	case "Z":
+		return "zombie"
+	case "X":
+		return "dead"
+	}
+	return "alive (" + state + " " + stateNames[state] + ")"
+}
+
+// render sets Text: the process by its own name (comm) and its command line
+// as judged, the state it was judged in and how it ended, then its history
+// (how it was spawned, what the journal says).
+func (p *Process) render() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid %d %q", p.Pid, p.Name)
+	if len(p.Cmdline) > 0 && p.CmdlineFrom == "proc" {
+		fmt.Fprintf(&b, ": %s", shellquote.Join(p.Cmdline))
+	}
+	fmt.Fprintf(&b, "\n      judged %s, ppid %d, pgid %d", stateWord(p.State), p.PPid, p.Pgid)
+	if p.Ended != "" {
+		fmt.Fprintf(&b, "; %s", p.Ended)
+	}
+	if p.Note != "" {
+		fmt.Fprintf(&b, "\n      %s", p.Note)
+	}
+	if _, history, ok := strings.Cut(p.history, "\n"); ok {
+		fmt.Fprintf(&b, "\n%s", history)
+	}
+	p.Text = b.String()
+}
+
+// ended converts leftovers to Processes, each with how the cleanup ended it.
+func ended(ps []harness.Proc, cl Cleanup) []Process {
+	how := map[int]string{}
+	for _, pid := range cl.Reaped {
+		how[pid] = EndedReaped
+	}
+	for _, pid := range cl.Killed {
+		how[pid] = EndedKill
+	}
+	for _, pid := range cl.Terminated {
+		how[pid] = EndedTerm
+	}
+	out := make([]Process, 0, len(ps))
+	for _, hp := range ps {
+		p := processOf(hp)
+		p.Ended = how[p.Pid]
+		if p.Ended == "" {
+			p.Ended = EndedUnknown
+		}
+		p.render()
+		out = append(out, p)
 	}
 	return out
 }
@@ -176,9 +275,11 @@ func summariseJournal(path string, kept bool, invs []journal.Invocation, err err
 // Cleanup is what the gate killed and reaped after judging:
 // len(rep.Cleanup.Killed).
 type Cleanup struct {
-	Killed []int  `json:"killed"` // pids sent SIGKILL
-	Reaped []int  `json:"reaped"` // zombie pids the gate reaped
-	Error  string `json:"error,omitempty"`
+	// Terminated are the pids that ended within the grace after SIGTERM.
+	Terminated []int  `json:"terminated"`
+	Killed     []int  `json:"killed"` // pids that needed SIGKILL
+	Reaped     []int  `json:"reaped"` // zombie pids the gate reaped
+	Error      string `json:"error,omitempty"`
 }
 
 // Leaks counts the leaks: survivors, escaped, leaked fds and self-reported
@@ -217,6 +318,17 @@ func (r *Report) judge(requireSuccess bool) {
 		add("cleanup failed: %s", r.Cleanup.Error)
 	}
 	r.Pass = len(r.Failures) == 0
+}
+
+// exitLine says how the command's exit was seen.
+func (r *Report) exitLine() string {
+	switch r.Exit {
+	case ExitTraced:
+		return "stopped at its exit (ptrace): fds and orphans judged as it exited"
+	case ExitNotStopped:
+		return "not stopped at its exit (killed by SIGKILL): fds and orphans judged from the samples"
+	}
+	return "untraced (ptrace refused): fds and orphans judged from the samples"
 }
 
 func countAlive(ps []Process) int {
@@ -259,7 +371,13 @@ func (r *Report) String() string {
 	}
 	fmt.Fprintf(&b, "command: %s (pid %d, run %s)\n", shellquote.JoinMax(r.Command, 400), r.Pid, r.Run)
 	fmt.Fprintf(&b, "status:  %s after %s\n", r.Status, ms(r.RanMS))
-	fmt.Fprintf(&b, "during the run: %s\n", r.Timeline)
+	fmt.Fprintf(&b, "exit:    %s\n", r.exitLine())
+	if len(r.Personas) > 0 {
+		fmt.Fprintf(&b, "personas first on PATH: %s\n", strings.Join(r.Personas, " "))
+	}
+	fmt.Fprintf(&b, "during the run: peak %s (%s) over %d samples every %s; %s escaped, %s reaped dead\n",
+		plural(r.Timeline.Peak.Children, "descendant", "descendants"), plural(r.Timeline.Peak.Zombies, "zombie", "zombies"),
+		r.Timeline.Samples, r.Timeline.Every, plural(len(r.Escaped), "process", "processes"), plural(r.OrphansReaped, "orphan", "orphans"))
 	procs := func(title string, ps []Process) {
 		if len(ps) == 0 {
 			return
@@ -286,7 +404,7 @@ func (r *Report) String() string {
 		}
 	}
 	if len(r.SelfReported) > 0 {
-		fmt.Fprintf(&b, "self-reported (%s):\n", EnvSelfReport)
+		fmt.Fprintf(&b, "self-reported (%s):\n", selfreport.Env)
 		for _, l := range r.SelfReported {
 			fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(l.String(), "\n", "\n    "))
 		}
@@ -303,7 +421,13 @@ func (r *Report) String() string {
 	if j.Error != "" {
 		fmt.Fprintf(&b, "  error: %s\n", j.Error)
 	}
-	fmt.Fprintf(&b, "cleanup: killed %d, reaped %d", len(r.Cleanup.Killed), len(r.Cleanup.Reaped))
+	fmt.Fprintf(&b, "cleanup: %d ended after SIGTERM, %d needed SIGKILL, %d zombies reaped", len(r.Cleanup.Terminated), len(r.Cleanup.Killed), len(r.Cleanup.Reaped))
+	if len(r.Cleanup.Terminated) > 0 {
+		fmt.Fprintf(&b, "; SIGTERM: %v", r.Cleanup.Terminated)
+	}
+	if len(r.Cleanup.Killed) > 0 {
+		fmt.Fprintf(&b, "; SIGKILL: %v", r.Cleanup.Killed)
+	}
 	if r.Cleanup.Error != "" {
 		fmt.Fprintf(&b, "; error: %s", r.Cleanup.Error)
 	}

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"encoding/json"
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ func TestJudge(t *testing.T) {
 		{"survivor", Report{SettleMS: 2000, Survivors: []Process{zombie}}, false, []string{"1 process outlived the command and the 2s settle window (1 zombie)"}},
 		{"escaped", Report{Escaped: []Process{{State: "S"}, {State: "X", Reaped: true}}}, false, []string{"2 processes escaped the command's tree while it ran (1 still alive)"}},
 		{"fd", Report{FDs: FDVerdict{Why: "at rest", Leaked: []FD{{Num: 5}}}}, false, []string{"1 fd of the command leaked: at rest"}},
-		{"self", Report{SelfReported: []SelfLeak{{Kind: "goroutine"}}}, false, []string{"1 leak reported by the command itself"}},
+		{"self", Report{SelfReported: []selfreport.Leak{{Kind: "goroutine"}}}, false, []string{"1 leak reported by the command itself"}},
 		{"cleanup", Report{Cleanup: Cleanup{Error: "1 survived"}}, false, []string{"cleanup failed: 1 survived"}},
 	} {
 		tc.r.judge(tc.require)
@@ -41,13 +42,14 @@ func sampleReport() *Report {
 	r := &Report{
 		Command: []string{"bin/restore", "bootstrap-db", "--cleanup-policy", "drop"}, Pid: 4100, Run: "lgx/9.1.gate",
 		Started: time.Unix(1700000000, 0).UTC(), RanMS: 3210, Status: Status{Code: 1}, SettleMS: 2000,
-		Survivors:     []Process{processOf(harness.Proc{Pid: 4242, PPid: 9, Pgid: 4100, State: "Z", Name: "fakecli", Cmdline: []string{"fakecli", "open_for_read"}, CmdlineFrom: "journal"})},
-		Escaped:       []Process{processOf(harness.Proc{Pid: 4244, PPid: 9, Pgid: 4243, State: "S", Name: "aws", Cmdline: []string{"aws", "s3", "cp"}, CmdlineFrom: "proc"})},
-		FDs:           FDVerdict{Why: "not judged: the command had 3 live children at its last sample (busy)", Samples: 12, LastSampleMS: 3100, New: []FD{{Num: 9, Kind: "pipe", Target: "pipe:[5]", HeldMS: 250}}, Leaked: []FD{}},
-		Timeline:      harness.Timeline{Every: 25 * time.Millisecond, Samples: 12, Peak: harness.Point{Children: 9, Zombies: 3, FDs: 22}},
-		SelfReported:  []SelfLeak{},
-		Journal:       Journal{Invocations: 49, Faulted: 1, Notable: []string{"pid 4242 (fakecli) call 17: fakecli open_for_read [fault: corrupt record=3]: exit 141 (SIGPIPE)"}},
-		Cleanup:       Cleanup{Killed: []int{4244}, Reaped: []int{4242, 4244}},
+		Survivors:    ended([]harness.Proc{{Pid: 4242, PPid: 9, Pgid: 4100, State: "Z", Name: "fakecli", Cmdline: []string{"fakecli", "open_for_read"}, CmdlineFrom: "journal"}}, Cleanup{Reaped: []int{4242}}),
+		Escaped:      ended([]harness.Proc{{Pid: 4244, PPid: 9, Pgid: 4243, State: "S", Name: "aws: worker", Cmdline: []string{"aws", "s3", "cp"}, CmdlineFrom: "proc"}}, Cleanup{Killed: []int{4244}}),
+		FDs:          FDVerdict{Why: "not judged: the command had 3 live children at its last sample (busy)", Samples: 12, LastSampleMS: 3100, New: []FD{{Num: 9, Kind: "pipe", Target: "pipe:[5]", HeldMS: 250}}, Leaked: []FD{}},
+		Timeline:     harness.Timeline{Every: 25 * time.Millisecond, Samples: 12, Peak: harness.Point{Children: 9, Zombies: 3, FDs: 22}},
+		SelfReported: []selfreport.Leak{},
+		Journal:      Journal{Invocations: 49, Faulted: 1, Notable: []string{"pid 4242 (fakecli) call 17: fakecli open_for_read [fault: corrupt record=3]: exit 141 (SIGPIPE)"}},
+		Cleanup:      Cleanup{Terminated: []int{}, Killed: []int{4244}, Reaped: []int{4242, 4244}},
+		Exit:         ExitTraced, Personas: []string{"aws", "gsutil"},
 		OrphansReaped: 3,
 	}
 	r.judge(false)
@@ -61,12 +63,16 @@ func TestReportString(t *testing.T) {
   - 1 process escaped the command's tree while it ran \(1 still alive\)
 command: bin/restore bootstrap-db --cleanup-policy drop \(pid 4100, run lgx/9\.1\.gate\)
 status:  exit 1 after 3\.21s
-during the run: peak 9 children .*
+exit:    stopped at its exit \(ptrace\): fds and orphans judged as it exited
+personas first on PATH: aws gsutil
+during the run: peak 9 descendants \(3 zombies\) over 12 samples every 25ms; 1 process escaped, 3 orphans reaped dead
 survivors: left when the command exited, still there after the 2s settle window \(1\):
-  pid 4242 \[Z zombie\] ppid 9, pgid 4100
+  pid 4242 "fakecli"
+      judged zombie, ppid 9, pgid 4100; zombie, reaped in the cleanup
       spawned as: fakecli open_for_read   \(from journal\)
 escaped: alive outside the command's tree while it ran \(1\):
-  pid 4244 \[S sleeping\] ppid 9, pgid 4243
+  pid 4244 "aws: worker": aws s3 cp
+      judged alive \(S sleeping\), ppid 9, pgid 4243; killed by SIGKILL in the cleanup
       spawned as: aws s3 cp
 orphans reaped while the command ran: 3 \(dead when they came to the gate: not leaks\)
 fds: not judged: the command had 3 live children at its last sample \(busy\)
@@ -74,7 +80,7 @@ fds: not judged: the command had 3 live children at its last sample \(busy\)
     fd 9 -> pipe:\[5\], open 250ms
 journal \(temporary\): 49 invocations, 1 faulted, 0 failed, 0 unended
   pid 4242 \(fakecli\) call 17: .*
-cleanup: killed 1, reaped 2
+cleanup: 0 ended after SIGTERM, 1 needed SIGKILL, 2 zombies reaped; SIGKILL: \[4244\]
 $`)
 	if !want.MatchString(got) {
 		t.Errorf("report:\n%s\ndoes not match\n%s", got, want)
@@ -101,14 +107,14 @@ func TestReportJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"cleanup", "command", "escaped", "failures", "fds", "journal", "orphans_reaped", "pass", "pid", "ran_ms", "run", "self_reported", "settle_ms", "started", "status", "survivors", "timeline"}
+	want := []string{"cleanup", "command", "escaped", "exit", "failures", "fds", "journal", "orphans_reaped", "pass", "personas", "pid", "ran_ms", "run", "self_reported", "settle_ms", "started", "status", "survivors", "timeline"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("top-level keys %q, want %q", keys, want)
 	}
 	for path, want := range map[string]any{
 		"status.code": 1.0, "status.timed_out": false, "pass": false,
 		"survivors.0.pid": 4242.0, "survivors.0.state": "Z", "survivors.0.cmdline_from": "journal",
-		"escaped.0.name": "aws", "fds.judged": false, "fds.new.0.fd": 9.0, "fds.new.0.kind": "pipe",
+		"escaped.0.name": "aws: worker", "escaped.0.ended": EndedKill, "exit": "traced", "personas.1": "gsutil", "fds.judged": false, "fds.new.0.fd": 9.0, "fds.new.0.kind": "pipe",
 		"fds.last_sample_ms": 3100.0, "timeline.peak.zombies": 3.0, "timeline.every_ns": 25e6,
 		"journal.invocations": 49.0, "cleanup.reaped.1": 4244.0, "orphans_reaped": 3.0,
 	} {

@@ -8,15 +8,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
 
-	"github.com/onsi/gomega"
-
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/journal"
 )
@@ -31,16 +30,17 @@ var allFDs = gomega.BeAssignableToTypeOf(harness.FD{})
 //	fmt.Print(rep)                 // the human report
 //	if !rep.Pass { os.Exit(1) }
 //
-// Run makes the calling process a child subreaper for its duration (and
-// restores the previous setting), so that every orphan of the command comes
-// to it; it starts the command in its own process group with the gate's
-// environment (see package doc) and SIGKILL as its parent-death signal,
-// forwards SIGINT, SIGTERM and SIGHUP to that group, samples it every
-// c.Every, reaps the orphans that come to it dead while the command runs
-// (as init would), waits for the command (killing it at c.Timeout), lets
-// what it left settle for c.Settle, judges, then kills and reaps everything
-// the run left before it returns. See the package doc for what counts as a
-// leak.
+// Run has three phases. It prepares (validates c, makes its temporary
+// folder, builds the command's environment, becomes a child subreaper so
+// that every orphan of the command comes to it); it supervises (starts the
+// command traced, in its own process group, samples it every c.Every,
+// reaps the orphans that come to it dead, forwards SIGINT, SIGTERM and
+// SIGHUP to the group and kills the tree at a second one, kills the
+// command at c.Timeout, looks at it once more when it stops at its exit);
+// it judges (lets what the command left settle for c.Settle, files each
+// leftover as a survivor or escaped, then ends the run's processes,
+// SIGTERM first, SIGKILL after a grace, and reads the journal). See the
+// package doc for what counts as a leak.
 //
 // Run judges the calling process's new descendants: call it from a process
 // that starts no other process meanwhile (the leakgate binary), one Run at a
@@ -51,33 +51,87 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "leakgate-run-")
-	if err != nil {
-		return nil, fmt.Errorf("gate: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	journalPath := c.Journal
-	if journalPath == "" {
-		journalPath = filepath.Join(tmp, "journal.jsonl")
-	}
-	selfPath := filepath.Join(tmp, "self-report.jsonl")
-	run := runFor(c.Env)
-	env := commandEnv(c, run, journalPath, selfPath)
-	path, err := lookPath(c.Args[0], env)
+	p, err := prepare(c)
 	if err != nil {
 		return nil, err
 	}
-
+	defer p.remove()
 	undo, err := becomeSubreaper()
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
 	defer undo()
-
-	baseline, err := harness.Take(harness.WithMarker(run.ID))
+	baseline, err := harness.Take(harness.WithMarker(p.run.ID))
 	if err != nil {
 		return nil, fmt.Errorf("gate: baseline: %w", err)
 	}
+	s, err := supervise(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	return judge(ctx, c, p, s, baseline)
+}
+
+// prepared is what Run sets up before the command starts.
+type prepared struct {
+	tmp                   string
+	journalPath, selfPath string
+	run                   harness.Marker
+	env                   []string
+	path                  string // the command's executable
+	guard                 *guard // nil: no guard (Config.Guard empty)
+}
+
+// prepare removes stale folders of dead gates, makes the run's temporary
+// folder, builds the command's environment and finds its executable.
+func prepare(c Config) (*prepared, error) {
+	RemoveStale()
+	tmp, err := MkdirTemp("run")
+	if err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	p := &prepared{tmp: tmp, journalPath: c.Journal, selfPath: filepath.Join(tmp, "self-report.jsonl"), run: runFor(c.Env)}
+	if p.journalPath == "" {
+		p.journalPath = filepath.Join(tmp, "journal.jsonl")
+	}
+	p.env = commandEnv(c, p.run, p.journalPath, p.selfPath)
+	if p.path, err = lookPath(c.Args[0], p.env); err != nil {
+		p.remove()
+		return nil, err
+	}
+	if len(c.Guard) > 0 {
+		if p.guard, err = startGuard(c.Guard, p.run, append([]string{tmp}, c.GuardFolders...)); err != nil {
+			p.remove()
+			return nil, fmt.Errorf("gate: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// remove stops the guard and removes the temporary folder.
+func (p *prepared) remove() {
+	if p.guard != nil {
+		p.guard.stop()
+	}
+	os.RemoveAll(p.tmp)
+}
+
+// supervised is what supervise saw of the command.
+type supervised struct {
+	pid                   int
+	start                 time.Time
+	ran                   time.Duration
+	ws                    unix.WaitStatus
+	timedOut, interrupted bool
+	hurried               bool // a second signal: the tree was killed at once
+	exitSeen              bool // the command stopped at its exit (ptrace)
+	traced                bool
+	timeline              harness.Timeline
+	w                     *watcher
+}
+
+// supervise starts the command and watches it until it has exited.
+func supervise(ctx context.Context, c Config, p *prepared) (*supervised, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
@@ -90,15 +144,10 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return f
 	}
 	cmd := &exec.Cmd{
-		Path: path, Args: c.Args, Env: env,
+		Path: p.path, Args: c.Args, Env: p.env,
 		Stdin: orNull(c.Stdin), Stdout: orNull(c.Stdout), Stderr: orNull(c.Stderr),
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
-
-	// The parent-death signal fires when the thread that forked exits:
-	// keep this goroutine on it until the command is reaped.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -107,108 +156,204 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	defer signal.Stop(sigchld)
 
 	before := childrenNow()
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	s := &supervised{start: time.Now()}
+	t, err := startTraced(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrStart, c.Args[0], err)
 	}
-	pid := cmd.Process.Pid
-	harness.Remember(pid, c.Args, "spawn")
-	w := newWatcher(pid, start, before, newFDTracker(c.IgnoreFDs))
-	w.tick(true)
-
+	s.pid, s.traced = t.pid, t.traced
+	harness.Remember(s.pid, c.Args, "spawn")
+	s.w = newWatcher(s.pid, s.start, before, newFDTracker(c.IgnoreFDs))
+	s.w.tick(true)
 	var sampler *harness.Sampler
-	if first, err := harness.Take(harness.Of(pid), harness.WithMarker(run.ID)); err == nil {
-		sampler, _ = harness.Sample(ctx, first, harness.PollEvery(c.Every), harness.Of(pid), harness.WithMarker(run.ID)) // c.Every > 0: checked by the config
+	if first, err := harness.Take(harness.Of(s.pid), harness.WithMarker(p.run.ID)); err == nil {
+		sampler, _ = harness.Sample(ctx, first, harness.PollEvery(c.Every), harness.Of(s.pid), harness.WithMarker(p.run.ID))
 	} // else it is gone already: no timeline
+	s.loop(ctx, c, t, sigs, sigchld)
+	s.ran = time.Since(s.start)
+	if sampler != nil {
+		s.timeline = sampler.Stop()
+	}
+	return s, nil
+}
 
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+// loop waits for the command's exit, ticking the watcher, passing signals
+// on and enforcing the timeout.
+func (s *supervised) loop(ctx context.Context, c Config, t *traced, sigs, sigchld <-chan os.Signal) {
 	ticker := time.NewTicker(c.Every)
 	defer ticker.Stop()
 	var timeout <-chan time.Time
 	if c.Timeout > 0 {
-		t := time.NewTimer(c.Timeout)
-		defer t.Stop()
-		timeout = t.C
+		tm := time.NewTimer(c.Timeout)
+		defer tm.Stop()
+		timeout = tm.C
 	}
-	timedOut, interrupted, watching := false, false, true
+	watching, signalled := true, 0
 	done := ctx.Done()
-wait:
 	for {
 		select {
-		case <-waited:
-			break wait
+		case s.ws = <-t.exited:
+			return
+		case st := <-t.stops:
+			s.w.atExitStop()
+			s.exitSeen, watching = true, false
+			close(st.done)
 		case <-ticker.C:
 			if watching {
-				watching = w.tick(true)
+				watching = s.w.tick(true)
 			}
 		case <-sigchld: // an orphan may have died: reap it at once, as init would
 			if watching {
-				watching = w.tick(false)
+				watching = s.w.tick(false)
 			}
-		case s := <-sigs:
-			_ = unix.Kill(-pid, s.(syscall.Signal)) // its group: as a terminal would
+		case sig := <-sigs:
+			signalled++
+			if signalled == 1 || sig == syscall.SIGHUP {
+				_ = unix.Kill(-s.pid, sig.(syscall.Signal)) // its group: as a terminal would
+				continue
+			}
+			s.interrupted, s.hurried = true, true // a second one: kill the tree now
+			killTree(s.pid)
 		case <-timeout:
-			timedOut = true
-			_ = cmd.Process.Kill()
+			s.timedOut = true
+			_ = unix.Kill(s.pid, unix.SIGKILL)
 		case <-done:
-			done, interrupted = nil, true
-			_ = cmd.Process.Kill()
+			done, s.interrupted = nil, true
+			_ = unix.Kill(s.pid, unix.SIGKILL)
 		}
 	}
-	ran := time.Since(start)
-	var timeline harness.Timeline
-	if sampler != nil {
-		timeline = sampler.Stop()
-	}
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+}
 
-	// The settle window: nothing is reaped here, not even the orphans that
-	// came to the gate (the command cannot reap them any more, and init
-	// would have: they count).
-	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Settle)
-	leaks, err := harness.Settle(settleCtx, baseline, harness.Quiet(c.Settle), harness.WithMarker(run.ID), harness.IgnoringFDs(allFDs))
-	cancel()
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		cl := cleanup(run, baseline)
+// killTree SIGKILLs the command's process group and every descendant of
+// the gate: the answer to a second SIGINT or SIGTERM.
+func killTree(pid int) {
+	_ = unix.Kill(-pid, unix.SIGKILL)
+	if snap, err := harness.Take(harness.WithMarker("")); err == nil {
+		for _, p := range snap.Descendants {
+			_ = unix.Kill(int(p.Pid), unix.SIGKILL)
+		}
+	}
+}
+
+// judge lets what the command left settle, files it, cleans up and builds
+// the report.
+func judge(ctx context.Context, c Config, p *prepared, s *supervised, baseline harness.Snapshot) (*Report, error) {
+	leaks, err := settle(ctx, c, p.run, baseline, s.hurried)
+	if err != nil {
+		cl := cleanup(p.run, baseline, s.w.before, s.hurried)
 		return nil, fmt.Errorf("gate: settle: %w (cleanup: killed %d, reaped %d)", err, len(cl.Killed), len(cl.Reaped))
 	}
-	invs, _ := journal.Read(journalPath)
-	leaks = leaks.Annotate(facts(invs)...)
-	self, selfErr := readSelfReport(selfPath)
-	if selfErr != nil {
-		self = append(self, SelfLeak{Kind: "malformed", Detail: selfErr.Error()})
-	}
-
 	rep := &Report{
-		Command: c.Args, Pid: pid, Run: run.ID, Started: start, RanMS: ran.Milliseconds(),
-		Status: statusOf(ws, timedOut, interrupted), SettleMS: c.Settle.Milliseconds(),
-		Survivors: []Process{}, Escaped: []Process{},
-		FDs: w.fds.verdict(c.FDQuiet), Timeline: timeline, SelfReported: []SelfLeak{},
+		Command: c.Args, Pid: s.pid, Run: p.run.ID, Started: s.start, RanMS: s.ran.Milliseconds(),
+		Status: statusOf(syscall.WaitStatus(s.ws), s.timedOut, s.interrupted), SettleMS: c.Settle.Milliseconds(),
+		Exit:      exitSource(s),
+		Personas:  personasIn(c.PersonaDir),
+		Survivors: []Process{}, Escaped: []Process{}, Timeline: s.timeline,
 	}
-	rep.SelfReported = append(rep.SelfReported, self...)
-	if timedOut || interrupted {
+	rep.FDs = s.w.fds.verdict(c.FDQuiet)
+	if s.w.atExit != nil {
+		rep.FDs = s.w.fds.exitVerdict(s.w.atExit, s.w.writable, c.FDQuiet)
+	}
+	if s.timedOut || s.interrupted {
 		rep.FDs.Judged, rep.FDs.Leaked = false, []FD{}
 		rep.FDs.Why = "not judged: the gate killed the command in the middle of its work"
 	}
-	for _, p := range leaks.Children {
-		if w.wasEscaped(int(p.Pid)) {
-			rep.Escaped = append(rep.Escaped, processOf(p))
-		} else {
-			rep.Survivors = append(rep.Survivors, processOf(p))
-		}
+	survivors, escaped := file(leaks, s)
+	rep.OrphansReaped = s.w.deadOrphans + forgiveGroupDeaths(&survivors, s)
+	rep.Cleanup = cleanup(p.run, baseline, s.w.before, s.hurried)
+	invs, jerr := journal.Read(p.journalPath) // after the cleanup: every invocation has ended
+	facts := facts(invs)
+	rep.Survivors = ended(survivors.Annotate(facts...).Children, rep.Cleanup)
+	rep.Escaped = append(ended(escaped.Annotate(facts...).Children, rep.Cleanup), s.w.gone()...)
+	rep.Escaped = append(rep.Escaped, ended(leaks.Annotate(facts...).Escaped, rep.Cleanup)...)
+	rep.Journal = summariseJournal(p.journalPath, c.Journal != "", invs, jerr)
+	self, selfErr := selfreport.Read(p.selfPath)
+	if selfErr != nil {
+		self = append(self, selfreport.Leak{Kind: "malformed", Detail: selfErr.Error()})
 	}
-	rep.Escaped = append(rep.Escaped, w.gone()...)
-	for _, p := range leaks.Escaped {
-		rep.Escaped = append(rep.Escaped, processOf(p))
-	}
-	rep.OrphansReaped = w.deadOrphans
-
-	rep.Cleanup = cleanup(run, baseline)
-	invs, jerr := journal.Read(journalPath) // again: the cleanup ended what was still running
-	rep.Journal = summariseJournal(journalPath, c.Journal != "", invs, jerr)
+	rep.SelfReported = append([]selfreport.Leak{}, self...)
 	rep.judge(c.RequireSuccess)
 	return rep, nil
+}
+
+// settle waits out the settle window and returns what the run left (no
+// window after a second signal: the user wants out).
+func settle(ctx context.Context, c Config, run harness.Marker, baseline harness.Snapshot, hurried bool) (harness.Leaks, error) {
+	window := c.Settle
+	if hurried {
+		window = time.Millisecond
+	}
+	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), window)
+	defer cancel()
+	leaks, err := harness.Settle(settleCtx, baseline, harness.Quiet(window), harness.WithMarker(run.ID), harness.IgnoringFDs(allFDs))
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return leaks, err
+	}
+	return leaks, nil
+}
+
+// file splits the leftover descendants into survivors and escaped ones: a
+// process escaped, or descended from one that escaped (tmux's shell, under
+// its escaped server), ran outside the command's tree.
+func file(leaks harness.Leaks, s *supervised) (survivors, escaped harness.Leaks) {
+	parent := map[int32]int32{}
+	for _, p := range leaks.Children {
+		parent[p.Pid] = p.PPid
+	}
+	outside := func(pid int32) bool {
+		for range len(parent) + 1 {
+			if s.w.wasEscaped(pid) {
+				return true
+			}
+			next, ok := parent[pid]
+			if !ok {
+				return false
+			}
+			pid = next
+		}
+		return false
+	}
+	for _, p := range leaks.Children {
+		if outside(p.Pid) {
+			escaped.Children = append(escaped.Children, p)
+		} else {
+			survivors.Children = append(survivors.Children, p)
+		}
+	}
+	return survivors, escaped
+}
+
+// forgiveGroupDeaths removes from survivors the zombies that died with the
+// command's process group: killed by the signal the command itself died
+// of, in its process group (timeout -s KILL killing its group, itself
+// included). They are no more a leak at the end of the run than the dead
+// orphans the gate reaps while it runs; it reaps them now and counts them.
+func forgiveGroupDeaths(survivors *harness.Leaks, s *supervised) int {
+	if !s.ws.Signaled() || s.timedOut || s.hurried {
+		return 0
+	}
+	n := 0
+	kept := survivors.Children[:0]
+	for _, p := range survivors.Children {
+		if p.State == "Z" && int(p.Pgid) == s.pid && deathSignal(int(p.Pid)) == s.ws.Signal() && reapChild(int(p.Pid)) {
+			n++
+			continue
+		}
+		kept = append(kept, p)
+	}
+	survivors.Children = kept
+	return n
+}
+
+// exitSource says how the command's exit was seen.
+func exitSource(s *supervised) string {
+	switch {
+	case s.exitSeen:
+		return ExitTraced
+	case s.traced:
+		return ExitNotStopped
+	}
+	return ExitUntraced
 }
 
 // facts turns journal invocations into harness facts, for the report.

@@ -47,8 +47,8 @@ func TestRunUntaggedSurvivor(t *testing.T) {
 	if s.Name != "sleep" || s.State == "Z" || s.Marker != "" || s.PPid != os.Getpid() {
 		t.Errorf("survivor %+v: want a live untagged sleep, orphaned to the gate (pid %d)", s, os.Getpid())
 	}
-	if len(rep.Cleanup.Killed) != 1 || rep.Cleanup.Killed[0] != s.Pid {
-		t.Errorf("cleanup killed %v, want [%d]", rep.Cleanup.Killed, s.Pid)
+	if len(rep.Cleanup.Terminated) != 1 || rep.Cleanup.Terminated[0] != s.Pid || len(rep.Cleanup.Killed) != 0 || s.Ended != EndedTerm {
+		t.Errorf("cleanup terminated %v, killed %v, survivor ended %q; want [%d] ended by SIGTERM", rep.Cleanup.Terminated, rep.Cleanup.Killed, s.Ended, s.Pid)
 	}
 }
 
@@ -160,7 +160,7 @@ while kill -0 $g 2>/dev/null; do sleep 0.01; done`
 	if rep.Pass || len(rep.Escaped) != 1 || rep.Escaped[0].Pid != pid || !rep.Escaped[0].Reaped || rep.Escaped[0].State != "X" {
 		t.Fatalf("want sleep (pid %d) escaped, then reaped:\n%s", pid, rep)
 	}
-	if !strings.Contains(rep.Escaped[0].Text, "died and was reaped by the gate") || rep.Escaped[0].Name != "sleep" {
+	if !strings.Contains(rep.Escaped[0].Text, "judged dead") || rep.Escaped[0].Ended != EndedDuringRun || rep.Escaped[0].Name != "sleep" {
 		t.Errorf("escaped %+v", rep.Escaped[0])
 	}
 }

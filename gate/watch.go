@@ -1,11 +1,15 @@
 package gate
 
 import (
-	"fmt"
+	"errors"
 	"os"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // watcher samples the command cheaply, for what the harness timeline
@@ -16,18 +20,23 @@ import (
 // and task/*/children of the command, of the gate and of its children; no
 // full /proc scan.
 type watcher struct {
-	self, pid int
+	self, pid int32
 	start     time.Time
 	fds       *fdTracker
 	// before are the gate's own children before the command started (by
 	// pid → start ticks): not the command's.
-	before map[int]uint64
+	before map[int32]uint64
 	// escaped are processes that were alive when they were orphaned to the
 	// gate while the command ran, by pid.
-	escaped map[int]*orphan
+	escaped map[int32]*orphan
 	// deadOrphans counts orphans that came to the gate already dead while
 	// the command ran (killed along with their parent): reaped, not leaks.
 	deadOrphans int
+	// atExit is the command's fd table at its exit stop; nil if the stop
+	// was not seen (see trace.go).
+	atExit map[int]string
+	// writable are the fds of atExit open for writing.
+	writable map[int]bool
 }
 
 // orphan is an escaped process as the watcher saw it alive.
@@ -38,16 +47,22 @@ type orphan struct {
 	reaped time.Duration // when the gate reaped it after it died; 0 if it did not
 }
 
-func newWatcher(pid int, start time.Time, before map[int]uint64, fds *fdTracker) *watcher {
-	return &watcher{self: os.Getpid(), pid: pid, start: start, fds: fds, before: before, escaped: map[int]*orphan{}}
+// kid is one of the gate's children as a look found it.
+type kid struct {
+	pid int32
+	st  procfs.Stat
+}
+
+func newWatcher(pid int, start time.Time, before map[int32]uint64, fds *fdTracker) *watcher {
+	return &watcher{self: int32(os.Getpid()), pid: int32(pid), start: start, fds: fds, before: before, escaped: map[int32]*orphan{}}
 }
 
 // childrenNow returns the calling process's children, pid → start ticks.
-func childrenNow() map[int]uint64 {
-	out := map[int]uint64{}
-	kids, _ := readChildren(os.Getpid())
+func childrenNow() map[int32]uint64 {
+	out := map[int32]uint64{}
+	kids, _ := procfs.Children(int32(os.Getpid()))
 	for _, c := range kids {
-		if st, err := readStat(c); err == nil {
+		if st, err := procfs.ReadStat(c); err == nil {
 			out[c] = st.StartTicks
 		}
 	}
@@ -56,67 +71,106 @@ func childrenNow() map[int]uint64 {
 
 // tick takes one sample (with the command's fds if withFDs and they are
 // readable) and deals with the orphans. It returns false once the command is
-// exiting or gone; such a sample is discarded: exit closes the fds and reparents the children, so
-// what it would show is the exit, not the program. Orphans that came from
-// the exit are the command's survivors: they are neither recorded nor
-// reaped here.
+// exiting or gone; such a sample is discarded: exit closes the fds and
+// reparents the children, so what it would show is the exit, not the
+// program. Orphans that came from the exit are the command's survivors:
+// they are neither recorded nor reaped here.
 //
 // The command's stat flags are read before and after the other files:
 // PF_EXITING is set before exit closes fds or reparents children, so if it
 // is clear after the reads, everything read describes the live program.
 func (w *watcher) tick(withFDs bool) bool {
-	if st, err := readStat(w.pid); err != nil || st.exiting() {
+	if !w.running() {
 		return false
 	}
 	at := time.Since(w.start)
-	var fds map[int]string
-	live := 0
+	var obs *fdObs
 	if withFDs {
-		var err error
-		if fds, err = readFDs(w.pid); err != nil {
-			withFDs = false // unreadable now (an exec of a setuid binary): no fd sample
-		}
+		obs = w.lookAtCommand(at)
 	}
-	if withFDs {
-		kids, _ := readChildren(w.pid)
-		for _, c := range kids {
-			if st, err := readStat(c); err == nil && st.State != 'Z' && st.State != 'X' {
-				live++
+	orphans := w.newChildren()
+	if !w.running() {
+		return false
+	}
+	if obs != nil {
+		w.fds.observe(*obs)
+	}
+	w.adopt(orphans, at)
+	return true
+}
+
+// atExitStop is the last look, taken while the command is stopped at its
+// exit (PF_EXITING set, fds still open, children not yet reparented): its
+// fd table as it exits, and every orphan that came while it ran.
+func (w *watcher) atExitStop() {
+	at := time.Since(w.start)
+	if fds, err := readFDs(w.pid); err == nil {
+		w.atExit, w.writable = fds, map[int]bool{}
+		for num := range fds {
+			if mode, err := procfs.AccessMode(w.pid, num); err == nil && mode != 0 {
+				w.writable[num] = true
 			}
 		}
 	}
-	type kid struct {
-		pid int
-		st  procStat
+	w.adopt(w.newChildren(), at)
+}
+
+// running reports whether the command is neither exiting nor gone.
+func (w *watcher) running() bool {
+	st, err := procfs.ReadStat(w.pid)
+	return err == nil && !st.Exiting()
+}
+
+// lookAtCommand reads the command's fds and counts its live children; nil
+// if its fds are unreadable (an exec of a setuid binary).
+func (w *watcher) lookAtCommand(at time.Duration) *fdObs {
+	fds, err := readFDs(w.pid)
+	if err != nil {
+		return nil
 	}
-	var orphans []kid
-	mine, _ := readChildren(w.self)
+	live := 0
+	kids, _ := procfs.Children(w.pid)
+	for _, c := range kids {
+		if st, err := procfs.ReadStat(c); err == nil && st.State != 'Z' && st.State != 'X' {
+			live++
+		}
+	}
+	return &fdObs{at: at, fds: fds, live: live}
+}
+
+// newChildren lists the gate's children other than the command and those
+// it had before the command started.
+func (w *watcher) newChildren() []kid {
+	var out []kid
+	mine, _ := procfs.Children(w.self)
 	for _, c := range mine {
 		if c == w.pid {
 			continue
 		}
-		st, err := readStat(c)
+		st, err := procfs.ReadStat(c)
 		if err != nil {
 			continue
 		}
 		if t, ok := w.before[c]; ok && t == st.StartTicks {
 			continue
 		}
-		orphans = append(orphans, kid{c, st})
+		out = append(out, kid{c, st})
 	}
-	if st, err := readStat(w.pid); err != nil || st.exiting() {
-		return false
-	}
-	if withFDs {
-		w.fds.observe(fdObs{at: at, fds: fds, live: live})
-	}
+	return out
+}
+
+// adopt records the live orphans as escaped and reaps the dead ones, as
+// init would have. They were orphaned while the command ran (the command
+// was not exiting when the list was read), so none is one of the command's
+// own leftovers.
+func (w *watcher) adopt(orphans []kid, at time.Duration) {
 	for _, o := range orphans {
 		known := w.escaped[o.pid]
 		if known != nil && known.ticks != o.st.StartTicks {
 			known = nil // the pid was reused
 		}
 		if o.st.State != 'Z' {
-			if o.st.exiting() || sigkillPending(o.pid) {
+			if o.st.Exiting() || procfs.KillPending(o.pid) {
 				continue // dying with its parent: a dead orphan at the next look
 			}
 			if known == nil {
@@ -130,10 +184,7 @@ func (w *watcher) tick(withFDs bool) bool {
 			}
 			continue
 		}
-		// A dead orphan: reap it, as init would have. It was orphaned
-		// while the command ran (the command was not exiting when the
-		// list was read), so it is not one of the command's own zombies.
-		if !reapChild(o.pid) {
+		if !reapChild(int(o.pid)) {
 			continue
 		}
 		if known != nil {
@@ -142,26 +193,26 @@ func (w *watcher) tick(withFDs bool) bool {
 			w.deadOrphans++
 		}
 	}
-	return true
 }
 
 // describe renders a live orphan for the report.
-func describe(pid int, st procStat) Process {
+func describe(pid int32, st procfs.Stat) Process {
+	cmdline, _ := procfs.Cmdline(pid)
 	p := harness.Proc{
-		Pid: int32(pid), PPid: int32(st.PPid), Pgid: int32(st.Pgrp), State: string(st.State),
-		Name: readComm(pid), Cmdline: readCmdline(pid), CmdlineFrom: "proc",
+		Pid: pid, PPid: st.PPid, Pgid: st.Pgrp, State: string(st.State),
+		Name: st.Comm, Cmdline: cmdline, CmdlineFrom: "proc",
 	}
 	return processOf(p)
 }
 
 // wasEscaped reports whether pid, as it is now, was alive when it was
 // orphaned to the gate while the command ran.
-func (w *watcher) wasEscaped(pid int) bool {
+func (w *watcher) wasEscaped(pid int32) bool {
 	o, ok := w.escaped[pid]
 	if !ok {
 		return false
 	}
-	st, err := readStat(pid)
+	st, err := procfs.ReadStat(pid)
 	return err == nil && st.StartTicks == o.ticks
 }
 
@@ -175,9 +226,74 @@ func (w *watcher) gone() []Process {
 		}
 		p := o.proc
 		p.State = "X"
+		p.Ended = EndedDuringRun
 		p.Reaped = true
-		p.Text += fmt.Sprintf("\n      escaped at %s; died and was reaped by the gate at %s", o.seen.Round(time.Millisecond), o.reaped.Round(time.Millisecond))
+		p.Note = "escaped at " + o.seen.Round(time.Millisecond).String() + "; died at " + o.reaped.Round(time.Millisecond).String() + ", while the command ran"
+		p.render()
 		out = append(out, p)
 	}
 	return out
+}
+
+// readFDs returns pid's open fds, number → readlink target.
+func readFDs(pid int32) (map[int]string, error) {
+	list, err := procfs.FDs(pid)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]string, len(list))
+	for _, fd := range list {
+		out[fd.Num] = fd.Target
+	}
+	return out, nil
+}
+
+// reapChild reaps one zombie child without blocking; false if it was not
+// reapable (not ours, or not yet).
+func reapChild(pid int) bool {
+	var ws unix.WaitStatus
+	for {
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && got == pid
+	}
+}
+
+// deathSignal returns the signal a zombie child died of, without reaping it
+// (waitid with WNOWAIT); 0 if it exited or is not a zombie child of ours.
+func deathSignal(pid int) unix.Signal {
+	var si unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0
+		}
+		break
+	}
+	code, status := siginfoChild(&si)
+	if code == cldKilled || code == cldDumped {
+		return unix.Signal(status)
+	}
+	return 0
+}
+
+// CLD_* codes of a SIGCHLD siginfo (si_code).
+const (
+	cldKilled = 2
+	cldDumped = 3
+)
+
+// siginfoChild returns si_code and si_status of a SIGCHLD siginfo (as
+// waitid fills it: si_pid, si_uid, then si_status, after the three ints of
+// the header and padding).
+func siginfoChild(si *unix.Siginfo) (code, status int32) {
+	b := (*[128]byte)(unsafe.Pointer(si))
+	code = *(*int32)(unsafe.Pointer(&b[8]))
+	status = *(*int32)(unsafe.Pointer(&b[24]))
+	return code, status
 }

@@ -3,13 +3,14 @@
 //
 //	leakgate run [flags] -- CMD ARGS…
 //	leakgate summary [-o summary.md] reports/out/scenarios.json
-//	leakgate sweep [-timeout 10s] RUN-ID-PREFIX
+//	leakgate sweep [-dry-run] [-timeout 10s] RUN
 //	leakgate explore [flags] -- CMD ARGS…   (see explore.go)
 //
-// run starts CMD with fakecli's personas first on PATH and the fault plan,
-// journal, bucket and a run marker in its environment, samples it while it
-// runs, lets what it left settle after it exits, reports (human text, or
-// JSON with --json), then kills and reaps everything the run left. It exits 0
+// run starts CMD with a run marker in its environment (and, when asked,
+// fakecli's personas first on PATH, the fault plan, journal and bucket),
+// samples it while it runs, lets what it left settle after it exits, ends
+// everything the run left (SIGTERM, then SIGKILL), and reports: the human
+// report on stderr, JSON with --json (see run.go for the streams). It exits 0
 // when the gate passes, 1 when it fails (a leak, a timeout, or a failed
 // command with --require-success), 2 on a usage error or when CMD could not
 // be started. What counts as a leak is package gate's contract: see
@@ -17,21 +18,20 @@
 //
 // summary prints the fault × policy matrix of a Ginkgo JSON report as
 // Markdown (and writes it to -o); it exits 1 if the report shows a failure.
-// sweep kills and reaps every process whose LEAKGATE_RUN value starts with
-// the prefix, anywhere on the machine, and lists them; it exits 1 if any
-// survive. Usage errors exit 2.
+// sweep ends every process of one run, anywhere on the machine: RUN is a
+// whole run id or a prefix of one that ends at a component boundary ('/'
+// or '.') and names one run (with the runs nested under it); it lists what
+// matches before it signals anything, and with -dry-run only lists. It
+// exits 1 if any survive. Usage errors exit 2.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/reports"
 )
 
@@ -42,7 +42,7 @@ func main() {
 const usage = `usage:
   leakgate run [flags] -- CMD ARGS…        run CMD under the leak gate ('leakgate run -h' for flags)
   leakgate summary [-o FILE] REPORT.json   print the scenario matrix of a ginkgo JSON report
-  leakgate sweep [-timeout D] RUN-PREFIX   kill and reap every process tagged with a run
+  leakgate sweep [-dry-run] [-timeout D] RUN  end every process tagged with one run (SIGTERM, then SIGKILL)
   leakgate explore [flags] -- CMD ARGS…    search fault plans for leaks and wrong results, shrink what fails ('leakgate explore -h')
 `
 
@@ -67,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = summary(args[1:], stdout, stderr)
 	case "sweep":
 		err = sweep(args[1:], stdout, stderr)
+	case guardCommand: // internal: the run's guard, started by `leakgate run`
+		return guardMain(args[1:], stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -124,29 +126,5 @@ func summary(args []string, stdout, stderr io.Writer) error {
 	if !results.Succeeded {
 		return errFailed
 	}
-	return nil
-}
-
-func sweep(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	timeout := fs.Duration("timeout", 10*time.Second, "give up waiting for the killed processes after this long")
-	if err := parse(fs, args, 1); err != nil {
-		return err
-	}
-	prefix := fs.Arg(0)
-	if prefix == "" {
-		return fmt.Errorf("%w: empty run prefix would match every tagged run", errUsage)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	s, err := harness.Sweep(ctx, harness.Marker{ID: prefix}, harness.Snapshot{})
-	for _, p := range s.Killed {
-		fmt.Fprintf(stdout, "killed %s\n", p)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "swept %d processes of run %s\n", len(s.Killed), prefix)
 	return nil
 }

@@ -2,8 +2,6 @@ package procfs
 
 import (
 	"bytes"
-	"fmt"
-	"path/filepath"
 	"strconv"
 )
 
@@ -15,36 +13,6 @@ const PFExiting = 0x4
 // set, or a zombie (Z) or dead (X) state: if st.Exiting() { … }.
 func (s Stat) Exiting() bool {
 	return s.Flags&PFExiting != 0 || s.State == 'Z' || s.State == 'X'
-}
-
-// Children returns pid's direct children, zombies included: the union of
-// /proc/<pid>/task/*/children, which lists each thread's children, e.g.
-// Children(os.Getpid()). The kernel documents the list as exact only while
-// the process creates and reaps no child: one being forked or reaped right
-// now may be missing. A vanished process gives an error satisfying
-// errors.Is(err, ErrGone).
-func Children(pid int32) ([]int32, error) {
-	paths, err := filepath.Glob("/proc/" + strconv.Itoa(int(pid)) + "/task/*/children")
-	if err != nil {
-		return nil, err
-	}
-	if len(paths) == 0 {
-		return nil, fmt.Errorf("/proc/%d/task/*/children: %w", pid, ErrGone)
-	}
-	var out []int32
-	buf := make([]byte, 512)
-	for _, p := range paths {
-		b, err := readSmall([]byte(p), buf, false)
-		if err != nil {
-			continue // the thread exited
-		}
-		for _, w := range bytes.Fields(b) {
-			if n, ok := parseDec(w); ok && n <= 1<<31-1 {
-				out = append(out, int32(n))
-			}
-		}
-	}
-	return out, nil
 }
 
 // KillPending reports whether pid has SIGKILL pending (the SigPnd or ShdPnd
@@ -82,4 +50,3 @@ func Comm(pid int32) string {
 	}
 	return string(bytes.TrimSpace(b))
 }
-

@@ -25,7 +25,7 @@
 //
 // A goroutine cannot be seen from outside the process: the goroutine mode
 // checks itself with gleak (a snapshot at start, then HaveLeaked polled for
-// up to -hold) and reports a leak with gate.ReportSelf, which appends it to
+// up to -hold) and reports a leak with selfreport.Report, which appends it to
 // the file named by LEAKGATE_SELF_REPORT. It exits 0 either way.
 //
 // Exit status: 0 when it did what it was asked, 2 on a usage error, 1 when

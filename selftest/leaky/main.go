@@ -15,7 +15,7 @@ import (
 
 	"github.com/onsi/gomega/gleak"
 
-	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/internal/poll"
 	"github.com/leakgate/leakgate/internal/procfs"
 )
@@ -273,7 +273,7 @@ func goroutine(o opts) error {
 		}
 		if time.Now().After(deadline) {
 			o.say("goroutines=1")
-			return gate.ReportSelf("goroutine", m.FailureMessage(now))
+			return selfreport.Report("goroutine", m.FailureMessage(now))
 		}
 		time.Sleep(10 * time.Millisecond) // poll interval
 	}

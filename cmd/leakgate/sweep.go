@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/shellquote"
+)
+
+// guardCommand is the internal subcommand a run's guard runs as:
+// `leakgate guard RUN-ID FOLDER…` (see gate.RunGuard).
+const guardCommand = "guard"
+
+func guardMain(args []string, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "leakgate guard: internal: started by `leakgate run` with a run id")
+		return 2
+	}
+	return gate.RunGuard(os.Stdin, stderr, args[0], args[1:]...)
+}
+
+// sweep is `leakgate sweep [-dry-run] [-timeout D] RUN`.
+func sweep(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 10*time.Second, "give up waiting for the killed processes after this long")
+	dry := fs.Bool("dry-run", false, "list what matches; signal nothing")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	arg := fs.Arg(0)
+	snap, err := harness.Take(harness.WithMarker(arg))
+	if arg == "" {
+		return fmt.Errorf("%w: sweep: an empty run id would match every tagged run", errUsage)
+	}
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	procs, root, err := oneRun(arg, snap.Escaped)
+	if err != nil {
+		return err
+	}
+	if len(procs) == 0 {
+		fmt.Fprintf(stdout, "no process is tagged with run %s\n", arg)
+		return nil
+	}
+	verb := "will end"
+	if *dry {
+		verb = "would end"
+	}
+	fmt.Fprintf(stdout, "run %s: %s %d processes:\n", root, verb, len(procs))
+	for _, p := range procs {
+		fmt.Fprintf(stdout, "  pid %d %q [%s] %s (run %s)\n", p.Pid, p.Name, p.State, shellquote.Join(p.Cmdline), p.Marker)
+	}
+	if *dry {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	terminated := gate.Terminate(root, procs)
+	s, err := harness.Sweep(ctx, harness.Marker{ID: root}, harness.Snapshot{})
+	fmt.Fprintf(stdout, "ended after SIGTERM: %d; needed SIGKILL: %d\n", len(terminated), len(s.Killed))
+	for _, p := range s.Killed {
+		fmt.Fprintf(stdout, "killed %s\n", p)
+	}
+	return err
+}
+
+// oneRun keeps the processes whose marker arg names at a component
+// boundary (the whole marker, or a prefix followed by '/' or '.', or
+// ending in one) and checks that they belong to one run: the shortest
+// matched marker, and runs nested under it ("<run>/…"). It returns them
+// and that run's id.
+func oneRun(arg string, tagged []harness.Proc) ([]harness.Proc, string, error) {
+	var procs []harness.Proc
+	var markers []string
+	for _, p := range tagged {
+		rest, ok := strings.CutPrefix(p.Marker, arg)
+		boundary := rest == "" || strings.HasSuffix(arg, "/") || strings.HasSuffix(arg, ".") || rest[0] == '/' || rest[0] == '.'
+		if !ok || !boundary {
+			continue
+		}
+		procs = append(procs, p)
+		if !slices.Contains(markers, p.Marker) {
+			markers = append(markers, p.Marker)
+		}
+	}
+	if len(procs) == 0 {
+		return nil, arg, nil
+	}
+	slices.SortFunc(markers, func(a, b string) int { return len(a) - len(b) })
+	root := markers[0]
+	var others []string
+	for _, m := range markers[1:] {
+		if m != root && !strings.HasPrefix(m, root+"/") {
+			others = append(others, m)
+		}
+	}
+	if len(others) > 0 {
+		return nil, "", fmt.Errorf("%w: sweep: %q names %d runs (%s, %s): give one whole run id", errUsage, arg, len(others)+1, root, strings.Join(others, ", "))
+	}
+	slices.SortFunc(procs, func(a, b harness.Proc) int { return int(a.Pid - b.Pid) })
+	return procs, root, nil
+}
