@@ -36,6 +36,7 @@ import (
 )
 
 func main() {
+	guardExe, _ = os.Executable() // the binary, not a test: run may start its guard
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega/gexec"
@@ -72,26 +74,56 @@ func TestSummary(t *testing.T) {
 	}
 }
 
-func TestSweepKillsTaggedProcesses(t *testing.T) {
-	r := harness.NewMarker("sweep-test")
-	cmd := exec.Command("sleep", "300")
-	cmd.Env = append(os.Environ(), r.Env())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+// TestSweep: sweep names one run, at a component boundary, lists what it
+// matches first, and with -dry-run signals nothing.
+func TestSweep(t *testing.T) {
+	start := func(r harness.Marker) (*exec.Cmd, chan error) {
+		cmd := exec.Command("sleep", "300")
+		cmd.Env = append(os.Environ(), r.Env())
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waited := make(chan error, 1)
+		go func() { waited <- cmd.Wait() }() // reap it as soon as sweep ends it
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			select { // already taken by the spec if it checked how it ended
+			case <-waited:
+			case <-time.After(10 * time.Second):
+			}
+		})
+		return cmd, waited
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }() // reap it as soon as sweep kills it
-
-	code, out, stderr := leakgate("sweep", r.ID)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	r1, r2 := harness.NewMarker("sweep-test"), harness.NewMarker("sweep-test")
+	c1, w1 := start(r1)
+	c2, _ := start(r2)
+	for _, tc := range []struct {
+		arg, want string
+	}{
+		{harness.ProcessMarker(), "names 2 runs"},                          // both runs of this process
+		{harness.ProcessMarker()[:3], "ends inside a run id"},              // "lgx": not a boundary
+		{strings.TrimSuffix(r1.ID, "sweep-test") + "sweep", "ends inside"}, // cut inside the last component
+	} {
+		if code, _, stderr := leakgate("sweep", tc.arg); code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("sweep %q: exit %d, stderr %q; want 2 and %q", tc.arg, code, stderr, tc.want)
+		}
 	}
-	if !strings.Contains(out, "swept 1 processes") || !strings.Contains(out, "sleep 300") {
-		t.Errorf("sweep output:\n%s", out)
+	code, out, stderr := leakgate("sweep", "-dry-run", r1.ID)
+	if code != 0 || !strings.Contains(out, "would end 1 processes") || !strings.Contains(out, fmt.Sprintf("pid %d ", c1.Process.Pid)) {
+		t.Errorf("dry run: exit %d, out %q, stderr %q", code, out, stderr)
 	}
-	if err := <-waited; err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Errorf("sleep ended with %v, want killed", err)
+	// A prefix that ends at a boundary and names one run: r1 without its
+	// last component.
+	prefix := strings.TrimSuffix(r1.ID, "sweep-test")
+	code, out, stderr = leakgate("sweep", prefix)
+	if code != 0 || !strings.Contains(out, "will end 1 processes") || !strings.Contains(out, "ended after SIGTERM: 1") {
+		t.Fatalf("sweep %s: exit %d, out %q, stderr %q", prefix, code, out, stderr)
+	}
+	if err := <-w1; err == nil || !strings.Contains(err.Error(), "terminated") {
+		t.Errorf("r1's sleep ended with %v, want terminated by SIGTERM", err)
+	}
+	if err := c2.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("r2's sleep was touched: %v", err)
 	}
 }

@@ -67,6 +67,11 @@ FILE included, found before CMD starts) or CMD could not be started.
 
 `
 
+// guardExe is the leakgate binary, set by main: `leakgate run` starts
+// `guardExe guard …` as its guard (gate.Config.Guard). Empty in tests that
+// call run in-process: no guard.
+var guardExe string
+
 // runFlags are `leakgate run`'s flags beyond gate.Config.
 type runFlags struct {
 	personas, fakecli, json, output string
@@ -93,8 +98,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeStreams()
-	if exe, err := os.Executable(); err == nil {
-		c.Guard = []string{exe, guardCommand}
+	if guardExe != "" {
+		c.Guard = []string{guardExe, guardCommand}
 	}
 	rep, err := gate.Run(context.Background(), c)
 	switch {

@@ -95,15 +95,15 @@ func gateLeaky(t *testing.T, mode string, clean bool) (int, string, gate.Report,
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := leakgate(args...)
+	code, stdout, report := leakgate(args...)
 	harness.VerifyNone(t, before)
-	if stderr != "" {
-		t.Errorf("stderr: %s", stderr)
+	if stdout != "" {
+		t.Errorf("stdout (the report goes to stderr): %s", stdout)
 	}
 	var rep gate.Report
 	data, err := os.ReadFile(jsonPath)
 	if err != nil {
-		t.Fatalf("exit %d, no JSON report: %v\n%s", code, err, stdout)
+		t.Fatalf("exit %d, no JSON report: %v\n%s", code, err, report)
 	}
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func gateLeaky(t *testing.T, mode string, clean bool) (int, string, gate.Report,
 	if len(s.pids)+len(s.fds) == 0 && mode != "goroutine" {
 		t.Fatalf("leaky said nothing:\n%s", out)
 	}
-	return code, stdout, rep, s
+	return code, report, rep, s
 }
 
 func pidsOf(ps []gate.Process) []int {
@@ -220,16 +220,20 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"run", "--"}, "no command given"},
 		{[]string{"run", "--settle", "x", "--", "true"}, "invalid value"},
 		{[]string{"run", "--personas", dir, "--fakecli", "x", "--", "true"}, "not both"},
-		{[]string{"run", "--faults", "stal on=x", "--", "true"}, `faults:1:1: unknown fault "stal"`},
-		{[]string{"run", "--bucket", filepath.Join(dir, "nope"), "--", "true"}, "is not a folder"},
+		{[]string{"run", "--personas", dir, "--faults", "stal on=x", "--", "true"}, `faults:1:1: unknown fault "stal"`},
+		{[]string{"run", "--personas", dir, "--bucket", filepath.Join(dir, "nope"), "--", "true"}, "is not a folder"},
 		{[]string{"run", "--ignore-fd", "(", "--", "true"}, "missing closing )"},
 		{[]string{"run", "--fakecli", filepath.Join(dir, "nope"), "--", "true"}, "nope"},
 		{[]string{"run", "--", "no-such-command-xyz"}, "not found in the command's PATH"},
+		{[]string{"run", "--json", filepath.Join(dir, "no", "such", "r.json"), "--", "touch", filepath.Join(dir, "ran")}, "--json"},
 	} {
 		code, _, stderr := leakgate(tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("leakgate %q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Errorf("an unwritable --json ran the command anyway")
 	}
 }
 
@@ -263,18 +267,41 @@ func TestBinary(t *testing.T) {
 		}
 	}
 
-	// Personas: with fakecli beside leakgate, aws is a link to it.
+	// Personas only when asked: with fakecli beside leakgate, aws is a
+	// link to it under --faults (implied), not without.
 	beside := filepath.Join(filepath.Dir(lg), "fakecli")
 	if err := os.Symlink(bin(t, "fakecli"), beside); err != nil && !errors.Is(err, os.ErrExist) {
 		t.Fatal(err)
 	}
-	outFile := filepath.Join(dir, "which.txt")
-	out, err := exec.Command(lg, "run", "--command-output", outFile, "--", "sh", "-c", `readlink "$(command -v aws)"`).CombinedOutput()
-	if exitOf(err) != 0 {
-		t.Fatalf("exit %v:\n%s", err, out)
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{{nil, ""}, {[]string{"--faults", "stall on=nothing"}, beside}} {
+		outFile := filepath.Join(dir, "which.txt")
+		jsonFile := filepath.Join(dir, "which.json")
+		args := append(append([]string{"run", "--json", jsonFile, "--command-output", outFile}, tc.flags...), "--", "sh", "-c", `readlink "$(command -v aws)" || true`)
+		out, err := exec.Command(lg, args...).CombinedOutput()
+		if exitOf(err) != 0 {
+			t.Fatalf("%q: exit %v:\n%s", tc.flags, err, out)
+		}
+		var rep gate.Report
+		data, _ := os.ReadFile(jsonFile)
+		json.Unmarshal(data, &rep)
+		if got, _ := os.ReadFile(outFile); strings.TrimSpace(string(got)) != tc.want || (tc.want == "") != (len(rep.Personas) == 0) {
+			t.Errorf("%q: aws on the command's PATH -> %q, personas %q; want %q", tc.flags, got, rep.Personas, tc.want)
+		}
 	}
-	if got, _ := os.ReadFile(outFile); strings.TrimSpace(string(got)) != beside {
-		t.Errorf("aws on the command's PATH -> %q, want %s", got, beside)
+
+	// --json -: the report alone on stdout, the command's stdout on stderr.
+	cmdOut := exec.Command(lg, "run", "--json", "-", "--", "echo", "hello from the command")
+	var so, se strings.Builder
+	cmdOut.Stdout, cmdOut.Stderr = &so, &se
+	if err := cmdOut.Run(); exitOf(err) != 0 {
+		t.Fatalf("--json -: %v\n%s", err, se.String())
+	}
+	var piped gate.Report
+	if err := json.Unmarshal([]byte(so.String()), &piped); err != nil || !piped.Pass || !strings.Contains(se.String(), "hello from the command") || !strings.Contains(se.String(), "leakgate: PASS") {
+		t.Errorf("--json -: stdout %q (%v); stderr %q: want the JSON report alone on stdout, the command's output and the human report on stderr", so.String(), err, se.String())
 	}
 
 	// SIGTERM to leakgate reaches the command's group; the gate then

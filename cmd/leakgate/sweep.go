@@ -44,7 +44,13 @@ func sweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	procs, root, err := oneRun(arg, snap.Escaped)
+	var tagged []harness.Proc
+	for _, p := range snap.Descendants { // a test calling sweep in-process
+		if strings.HasPrefix(p.Marker, arg) {
+			tagged = append(tagged, p)
+		}
+	}
+	procs, root, err := oneRun(arg, append(tagged, snap.Escaped...))
 	if err != nil {
 		return err
 	}
@@ -81,17 +87,24 @@ func sweep(args []string, stdout, stderr io.Writer) error {
 // and that run's id.
 func oneRun(arg string, tagged []harness.Proc) ([]harness.Proc, string, error) {
 	var procs []harness.Proc
-	var markers []string
+	var markers, partial []string
 	for _, p := range tagged {
 		rest, ok := strings.CutPrefix(p.Marker, arg)
-		boundary := rest == "" || strings.HasSuffix(arg, "/") || strings.HasSuffix(arg, ".") || rest[0] == '/' || rest[0] == '.'
-		if !ok || !boundary {
+		if !ok {
+			continue
+		}
+		if boundary := rest == "" || strings.HasSuffix(arg, "/") || strings.HasSuffix(arg, ".") || rest[0] == '/' || rest[0] == '.'; !boundary {
+			partial = append(partial, p.Marker)
 			continue
 		}
 		procs = append(procs, p)
 		if !slices.Contains(markers, p.Marker) {
 			markers = append(markers, p.Marker)
 		}
+	}
+	if len(procs) == 0 && len(partial) > 0 {
+		slices.Sort(partial)
+		return nil, "", fmt.Errorf("%w: sweep: %q ends inside a run id (%s): give a whole run id, or a prefix ending at '/' or '.'", errUsage, arg, strings.Join(slices.Compact(partial), ", "))
 	}
 	if len(procs) == 0 {
 		return nil, arg, nil
