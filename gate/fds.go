@@ -107,6 +107,7 @@ func (t *fdTracker) observe(o fdObs) {
 	t.samples++
 	var fresh []fdKey
 	for num, target := range o.fds {
+		target = sameFile(target)
 		if old, ok := t.first[num]; (ok && old == target) || t.ignored(target) {
 			continue
 		}
@@ -220,7 +221,7 @@ func (t *fdTracker) exitVerdict(atExit map[int]string, writable map[int]bool, qu
 	for _, num := range nums {
 		target := atExit[num]
 		fd := FD{Num: num, Kind: string(classifyFD(target)), Target: target, HeldMS: -1}
-		since, held := t.since[fdKey{num, target}]
+		since, held := t.since[fdKey{num, sameFile(target)}]
 		if held {
 			fd.HeldMS = (t.last.at - since).Milliseconds()
 		}
@@ -262,3 +263,7 @@ func seenOutside(kind harness.FDKind, target string, writable bool) bool {
 	}
 	return false
 }
+
+// sameFile drops the " (deleted)" the kernel appends to a removed file's
+// target: removing a file does not close it, nor make it another fd.
+func sameFile(target string) string { return strings.TrimSuffix(target, " (deleted)") }
