@@ -105,7 +105,7 @@ func gateRestore(ctx context.Context, s *specRun, faultSpec string, argv []strin
 	cmd := exec.CommandContext(ctx, w.Bins["leakgate"], args...)
 	cmd.Env = w.env(s.run.Env(), fakecli.EnvStallCap+"="+gateStallCap.String())
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, s.stderr
+	cmd.Stdout, cmd.Stderr = s.stderr, &out // the human report is on stderr
 	By("running leakgate run -- " + strings.Join(argv, " "))
 	err := cmd.Run()
 	g := gated{text: out.String()}
