@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // ErrNoObject is wrapped by the errors of requests for an object (or a
@@ -162,10 +163,14 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 		return nil, fmt.Errorf("list %q: not a folder: %w", root, ErrNoObject)
 	}
 	// Walk only the folders the prefix can reach: "e1/metadata/x" needs
-	// e1/metadata only.
+	// e1/metadata only. That folder is resolved as a key, so a prefix
+	// that climbs out ("../../etc/") or through a symlink pointing out is
+	// refused (ErrEscape) like a key, never walked.
 	start := dir
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
-		start = filepath.Join(dir, filepath.FromSlash(prefix[:i]))
+		if start, err = s.bucket.Path(strings.TrimPrefix(root+"/"+prefix[:i], "/")); err != nil {
+			return nil, fmt.Errorf("list %q prefix %s: %w", root, clip.Quote(prefix, 0), err)
+		}
 	}
 	var out []entry
 	err = filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
@@ -198,7 +203,7 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list %q prefix %q: %w", root, prefix, err)
+		return nil, fmt.Errorf("list %q prefix %s: %w", root, clip.Quote(prefix, 0), err)
 	}
 	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 	return out, nil
