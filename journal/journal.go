@@ -126,6 +126,36 @@ func Append(path string, e Entry) error {
 	return nil
 }
 
+// Check opens the journal at path and its call counter (path + ".seq")
+// for writing, creating them if needed (empty), checks that both are
+// regular files, and writes nothing: a
+// program that journals calls it before it starts, so a journal it could
+// not write is refused up front rather than lost line by line.
+//
+//	if err := journal.Check(path); err != nil { return err } // "journal /x/j.jsonl: open: permission denied"
+func Check(path string) error {
+	for _, p := range []string{path, path + ".seq"} {
+		fd, err := openRetry(p, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NONBLOCK)
+		if err != nil {
+			return fmt.Errorf("journal %s: open: %w", p, err)
+		}
+		var st unix.Stat_t
+		err = unix.Fstat(fd, &st)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("journal %s: %w", p, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return fmt.Errorf("journal %s: %w", p, ErrNotFile)
+		}
+	}
+	return nil
+}
+
+// ErrNotFile is wrapped by Check when the journal or its counter is not a
+// regular file (a device such as /dev/full, a FIFO, a folder).
+var ErrNotFile = errors.New("not a regular file")
+
 // ErrCounter is wrapped by NextCall when the counter file holds something
 // other than a decimal number.
 var ErrCounter = errors.New("call counter is not a number")

@@ -123,7 +123,7 @@ func (s *Server) s3List(x *exchange, bucket string) {
 		res.Contents = append(res.Contents, listObject{
 			Key:          enc(e.key),
 			LastModified: e.modTime.UTC().Format(s3Time),
-			ETag:         etagOfFile(e.path),
+			ETag:         s.store.etagOfFile(e.path),
 			Size:         e.size,
 			StorageClass: "STANDARD",
 		})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // Exit statuses of Main.
@@ -31,49 +32,28 @@ var ErrNotLoopback = errors.New("listen address must be loopback (127.0.0.0/8 or
 // Main runs objserver as a command (cmd/objserver is os.Exit(Main(os.Args))):
 //
 //	objserver [-listen 127.0.0.1:0] [-addr-file PATH] [-watch-stdin]
+//	          [-read-header-timeout 10s] [-body-timeout 1m] [-idle-timeout 2m]
 //
 // It serves the bucket folder LEAKGATE_BUCKET with the faults of
 // LEAKGATE_FAULTS, then LEAKGATE_FAULT_PLAN (the same environment as
-// fakecli's), journals every request to LEAKGATE_JOURNAL, and caps
-// "forever" stalls at LEAKGATE_STALL_CAP (default 10m). Once listening it
-// prints its endpoint, "http://127.0.0.1:PORT", as one line on stdout and,
-// with -addr-file, writes the same line to that file (atomically). It runs
-// until SIGTERM, SIGINT or SIGHUP, or with -watch-stdin until stdin ends
-// (so a parent that dies takes it along), then closes every connection and
-// exits 0. Errors go to stderr prefixed "objserver: ".
+// fakecli's), journals every request to LEAKGATE_JOURNAL (refusing to
+// start if it cannot open it for writing), and caps stalls and paced
+// responses at LEAKGATE_STALL_CAP (default 10m). The timeouts are
+// Config's. Once listening it prints its endpoint, "http://127.0.0.1:PORT",
+// as one line on stdout and, with -addr-file, writes the same line to that
+// file (atomically). It runs until SIGTERM, SIGINT or SIGHUP, or with
+// -watch-stdin until stdin ends (so a parent that dies takes it along),
+// then closes every connection and exits 0. Errors go to stderr prefixed
+// "objserver: ". A start that fails leaves nothing behind.
 func Main(argv []string) int {
-	fl := flag.NewFlagSet("objserver", flag.ContinueOnError)
-	fl.SetOutput(os.Stderr)
-	listen := fl.String("listen", "127.0.0.1:0", "loopback address to listen on (port 0: any free port)")
-	addrFile := fl.String("addr-file", "", "file to write the endpoint URL to, once listening")
-	watchStdin := fl.Bool("watch-stdin", false, "exit when stdin reaches end of file")
-	if err := fl.Parse(argv[1:]); err != nil {
-		return ExitUsage
+	o, code := parseFlags(argv)
+	if code >= 0 {
+		return code
 	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "objserver: unexpected arguments %q (want only flags)\n", fl.Args())
-		return ExitUsage
-	}
-	srv, err := fromEnv()
-	if err == nil {
-		err = checkLoopback(*listen)
-	}
+	srv, ln, endpoint, err := start(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "objserver: %v\n", err)
 		return ExitUsage
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "objserver: %v\n", err)
-		return ExitUsage
-	}
-	endpoint := "http://" + ln.Addr().String()
-	if *addrFile != "" {
-		if err := writeFileAtomic(*addrFile, []byte(endpoint+"\n")); err != nil {
-			fmt.Fprintf(os.Stderr, "objserver: -addr-file: %v\n", err)
-			ln.Close()
-			return ExitUsage
-		}
 	}
 	fmt.Fprintln(os.Stdout, endpoint)
 
@@ -82,7 +62,7 @@ func Main(argv []string) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() { stop <- (<-sigs).String() }()
-	if *watchStdin {
+	if o.watchStdin {
 		go func() {
 			_, err := io.Copy(io.Discard, os.Stdin)
 			stop <- fmt.Sprintf("end of stdin (%v)", err)
@@ -104,8 +84,66 @@ func Main(argv []string) int {
 	}
 }
 
+// options are Main's flags.
+type options struct {
+	listen, addrFile string
+	watchStdin       bool
+	timeouts         [3]time.Duration // read header, body, idle
+}
+
+// parseFlags parses Main's flags; code is the exit status if Main must
+// stop (ExitUsage), else -1.
+func parseFlags(argv []string) (o options, code int) {
+	fl := flag.NewFlagSet("objserver", flag.ContinueOnError)
+	fl.SetOutput(os.Stderr)
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to listen on (port 0: any free port)")
+	fl.StringVar(&o.addrFile, "addr-file", "", "file to write the endpoint URL to, once listening")
+	fl.BoolVar(&o.watchStdin, "watch-stdin", false, "exit when stdin reaches end of file")
+	fl.DurationVar(&o.timeouts[0], "read-header-timeout", DefaultReadHeaderTimeout, "longest a client may take to send a request's headers")
+	fl.DurationVar(&o.timeouts[1], "body-timeout", DefaultBodyTimeout, "longest pause between two pieces of a request body")
+	fl.DurationVar(&o.timeouts[2], "idle-timeout", DefaultIdleTimeout, "longest a kept-alive connection may wait for its next request")
+	if err := fl.Parse(argv[1:]); err != nil {
+		return o, ExitUsage
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "objserver: unexpected arguments %q (want only flags)\n", fl.Args())
+		return o, ExitUsage
+	}
+	for i, name := range []string{"read-header-timeout", "body-timeout", "idle-timeout"} {
+		if o.timeouts[i] <= 0 {
+			fmt.Fprintf(os.Stderr, "objserver: -%s %v: want a duration > 0\n", name, o.timeouts[i])
+			return o, ExitUsage
+		}
+	}
+	return o, -1
+}
+
+// start builds the server, listens and writes the address file; on error
+// it leaves nothing open or on disk.
+func start(o options) (srv *Server, ln net.Listener, endpoint string, err error) {
+	if err := checkLoopback(o.listen); err != nil {
+		return nil, nil, "", err
+	}
+	if srv, err = fromEnv(o.timeouts); err != nil {
+		return nil, nil, "", err
+	}
+	if ln, err = net.Listen("tcp", o.listen); err != nil {
+		srv.Close()
+		return nil, nil, "", err
+	}
+	endpoint = "http://" + ln.Addr().String()
+	if o.addrFile != "" {
+		if err := writeFileAtomic(o.addrFile, []byte(endpoint+"\n")); err != nil {
+			ln.Close()
+			srv.Close()
+			return nil, nil, "", fmt.Errorf("-addr-file: %w", err)
+		}
+	}
+	return srv, ln, endpoint, nil
+}
+
 // fromEnv builds the server fakecli's environment describes.
-func fromEnv() (*Server, error) {
+func fromEnv(timeouts [3]time.Duration) (*Server, error) {
 	plan, err := faults.Parse(fakecli.EnvFaults, os.Getenv(fakecli.EnvFaults))
 	if err != nil {
 		return nil, err
@@ -120,14 +158,17 @@ func fromEnv() (*Server, error) {
 	var stallCap time.Duration
 	if v := os.Getenv(fakecli.EnvStallCap); v != "" {
 		if stallCap, err = time.ParseDuration(v); err != nil || stallCap <= 0 {
-			return nil, fmt.Errorf("%s=%q: want a duration > 0, e.g. 10m", fakecli.EnvStallCap, v)
+			return nil, fmt.Errorf("%s=%s: want a duration > 0, e.g. 10m", fakecli.EnvStallCap, clip.Quote(v, 0))
 		}
 	}
 	return New(Config{
-		Root:     os.Getenv(fakecli.EnvBucket),
-		Plan:     plan,
-		Journal:  os.Getenv(fakecli.EnvJournal),
-		StallCap: stallCap,
+		Root:              os.Getenv(fakecli.EnvBucket),
+		Plan:              plan,
+		Journal:           os.Getenv(fakecli.EnvJournal),
+		StallCap:          stallCap,
+		ReadHeaderTimeout: timeouts[0],
+		BodyTimeout:       timeouts[1],
+		IdleTimeout:       timeouts[2],
 	})
 }
 

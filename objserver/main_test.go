@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -109,6 +110,11 @@ func TestCommandServesUntilStdinEnds(t *testing.T) {
 
 func TestCommandRefuses(t *testing.T) {
 	root := t.TempDir()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	for _, c := range []struct {
 		name string
 		env  []string
@@ -122,16 +128,26 @@ func TestCommandRefuses(t *testing.T) {
 		{"process fault", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvFaults + "=exit code=3"}, nil, `LEAKGATE_FAULTS:1:1: exit code=3: a process exit status has no meaning on the network`},
 		{"bad cap", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvStallCap + "=soon"}, nil, `LEAKGATE_STALL_CAP="soon": want a duration > 0`},
 		{"arguments", []string{fakecli.EnvBucket + "=" + root}, []string{"serve"}, `unexpected arguments ["serve"]`},
+		{"journal is a folder", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvJournal + "=" + root}, nil, "objserver: LEAKGATE_JOURNAL: journal " + root + ": open: is a directory"},
+		{"journal is a device", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvJournal + "=/dev/full"}, nil, "objserver: LEAKGATE_JOURNAL: journal /dev/full: not a regular file"},
+		{"journal folder missing", []string{fakecli.EnvBucket + "=" + root, fakecli.EnvJournal + "=" + root + "/no/j.jsonl"}, nil, "no such file or directory"},
+		{"bad timeout", []string{fakecli.EnvBucket + "=" + root}, []string{"-body-timeout", "0s"}, "objserver: -body-timeout 0s: want a duration > 0"},
+		{"port taken", []string{fakecli.EnvBucket + "=" + root}, []string{"-listen", taken.Addr().String()}, "address already in use"},
+		{"address file", []string{fakecli.EnvBucket + "=" + root}, []string{"-addr-file", root + "/no/addr"}, "objserver: -addr-file: open " + root + "/no/"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			cmd, _, stderr := command(t, c.env, c.args...)
+			tmp := t.TempDir()
+			cmd, _, stderr := command(t, append(c.env, "TMPDIR="+tmp), c.args...)
 			cmd.Stdin = nil
 			err := cmd.Run()
 			var xe *exec.ExitError
 			if !errors.As(err, &xe) || xe.ExitCode() != ExitUsage || !strings.Contains(stderr.String(), c.want) || ctx.Err() != nil {
 				t.Errorf("exit %v, stderr %q; want exit %d and %q", err, stderr, ExitUsage, c.want)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				t.Errorf("a failed start left %v in TMPDIR", left)
 			}
 		})
 	}

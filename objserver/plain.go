@@ -1,7 +1,6 @@
 package objserver
 
 import (
-	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -109,6 +108,8 @@ func (s *Server) plainFail(x *exchange, err error) {
 		s.plainError(x, http.StatusNotFound, "ObjectNotFound", err.Error())
 	case errors.Is(err, fakecli.ErrEscape):
 		s.plainError(x, http.StatusBadRequest, "InvalidParameter", err.Error())
+	case errors.Is(err, ErrBody):
+		s.plainError(x, http.StatusBadRequest, bodyCode(err), err.Error())
 	default:
 		s.plainError(x, http.StatusInternalServerError, "InternalServerError", err.Error())
 	}
@@ -121,14 +122,14 @@ func (s *Server) plainGet(x *exchange, handle string) {
 		s.plainFail(x, err)
 		return
 	}
-	sum := md5.Sum(o.data)
+	defer o.Close()
 	hdr := http.Header{
 		"Content-Type":  {"application/octet-stream"},
 		"Etag":          {o.etag()},
-		"Content-Md5":   {base64.StdEncoding.EncodeToString(sum[:])},
+		"Content-Md5":   {base64.StdEncoding.EncodeToString(o.md5)},
 		"Last-Modified": {o.modTime.UTC().Format(http.TimeFormat)},
 	}
-	s.reply(x, http.StatusOK, hdr, o.data, plainErrorFor)
+	s.replyContent(x, http.StatusOK, hdr, o.content(), plainErrorFor)
 }
 
 // plainPut answers PUT (and POST) of an object: the body replaces it.
@@ -150,7 +151,7 @@ func (s *Server) plainDelete(x *exchange, handle string) {
 	if s.preamble(x, plainErrorFor) {
 		return
 	}
-	if _, err := s.store.get(handle); err != nil {
+	if err := s.store.check(handle); err != nil {
 		s.plainFail(x, err)
 		return
 	}

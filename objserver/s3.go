@@ -1,7 +1,6 @@
 package objserver
 
 import (
-	"bytes"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // s3Route routes a path-style S3 request: /BUCKET/KEY.
@@ -175,7 +175,8 @@ func (s *Server) fail(x *exchange, status int, err error, errBody func(int) (str
 }
 
 // s3Fail maps err to an S3 error: a missing object is NoSuchKey (404),
-// a key outside the bucket InvalidArgument (400), anything else
+// a key outside the bucket InvalidArgument (400), a request body that
+// ended early, stalled or is not well formed 400 (see bodyCode), anything else
 // InternalError (500).
 func (s *Server) s3Fail(x *exchange, key string, err error) {
 	switch {
@@ -187,6 +188,8 @@ func (s *Server) s3Fail(x *exchange, key string, err error) {
 		s.s3Error(x, http.StatusNotFound, "NoSuchUpload", err.Error(), key)
 	case errors.Is(err, ErrBadPart):
 		s.s3Error(x, http.StatusBadRequest, "InvalidPart", err.Error(), key)
+	case errors.Is(err, ErrBody), errors.Is(err, ErrChunked):
+		s.s3Error(x, http.StatusBadRequest, bodyCode(err), err.Error(), key)
 	case errors.Is(err, errBadDigest):
 		s.s3Error(x, http.StatusBadRequest, "BadDigest", err.Error(), key)
 	default:
@@ -212,27 +215,28 @@ func (s *Server) s3Get(x *exchange, handle string) {
 		s.s3Fail(x, handle, err)
 		return
 	}
+	defer o.Close()
 	hdr := objectHeader(o)
 	if rg := x.r.Header.Get("Range"); rg != "" {
-		from, to, ok := parseRange(rg, len(o.data))
+		from, to, ok := parseRange(rg, o.size)
 		if !ok {
-			x.w.Header().Set("Content-Range", "bytes */"+strconv.Itoa(len(o.data)))
-			s.s3Error(x, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range "+rg+" is not satisfiable", handle)
+			x.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(o.size, 10))
+			s.s3Error(x, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range "+clip.Quote(rg, 0)+" is not satisfiable", handle)
 			return
 		}
 		if x.rule != nil && needsBody(x.rule.Fault) {
 			x.notApplied("a range request")
 		}
-		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, to, len(o.data)))
-		s.reply(x, http.StatusPartialContent, hdr, o.data[from:to+1], x.s3ErrorFor)
+		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, to, o.size))
+		s.replyContent(x, http.StatusPartialContent, hdr, o.content().section(from, to), x.s3ErrorFor)
 		return
 	}
-	s.reply(x, http.StatusOK, hdr, o.data, x.s3ErrorFor)
+	s.replyContent(x, http.StatusOK, hdr, o.content(), x.s3ErrorFor)
 }
 
 // parseRange parses a single "bytes=a-b", "bytes=a-" or "bytes=-n" range of
 // an object of size bytes into inclusive offsets.
-func parseRange(v string, size int) (from, to int, ok bool) {
+func parseRange(v string, size int64) (from, to int64, ok bool) {
 	spec, found := strings.CutPrefix(v, "bytes=")
 	if !found || strings.Contains(spec, ",") {
 		return 0, 0, false
@@ -243,19 +247,19 @@ func parseRange(v string, size int) (from, to int, ok bool) {
 	}
 	switch {
 	case a == "":
-		n, err := strconv.Atoi(b)
+		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n <= 0 {
 			return 0, 0, false
 		}
 		return max(0, size-n), size - 1, size > 0
 	default:
-		from, err := strconv.Atoi(a)
+		from, err := strconv.ParseInt(a, 10, 64)
 		if err != nil || from < 0 || from >= size {
 			return 0, 0, false
 		}
 		to = size - 1
 		if b != "" {
-			n, err := strconv.Atoi(b)
+			n, err := strconv.ParseInt(b, 10, 64)
 			if err != nil || n < from {
 				return 0, 0, false
 			}
@@ -341,7 +345,8 @@ func (s *Server) s3Copy(x *exchange, src, handle string) {
 		s.s3Fail(x, from, err)
 		return
 	}
-	_, etag, err := s.store.put(handle, bytes.NewReader(o.data), nil)
+	_, etag, err := s.store.put(handle, o.content().reader(), nil)
+	o.Close()
 	if err != nil {
 		s.s3Fail(x, handle, err)
 		return
@@ -441,7 +446,11 @@ func (s *Server) s3Complete(x *exchange, bucket, key, handle string) {
 	id := x.r.URL.Query().Get("uploadId")
 	var req completeRequest
 	if err := xml.NewDecoder(io.LimitReader(x.r.Body, 1<<20)).Decode(&req); err != nil {
-		s.s3Error(x, http.StatusBadRequest, "MalformedXML", "CompleteMultipartUpload body: "+err.Error(), handle)
+		if errors.Is(err, ErrBody) {
+			s.s3Fail(x, handle, err)
+			return
+		}
+		s.s3Error(x, http.StatusBadRequest, "MalformedXML", "CompleteMultipartUpload body (at most 1 MiB): "+clip.Quote(err.Error(), 200), handle)
 		return
 	}
 	var numbers []int
@@ -562,7 +571,7 @@ func (s *Server) s3Tagging(x *exchange, handle string) {
 	if s.preamble(x, x.s3ErrorFor) {
 		return
 	}
-	if _, err := s.store.get(handle); err != nil {
+	if err := s.store.check(handle); err != nil {
 		s.s3Fail(x, handle, err)
 		return
 	}
@@ -594,16 +603,17 @@ func (s *Server) s3PartCopy(x *exchange, src, handle string) {
 		s.s3Fail(x, from, err)
 		return
 	}
-	data := o.data
+	defer o.Close()
+	c := o.content()
 	if rg := x.r.Header.Get("x-amz-copy-source-range"); rg != "" {
-		a, b, ok := parseRange(rg, len(data))
+		a, b, ok := parseRange(rg, o.size)
 		if !ok {
-			s.s3Error(x, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The copy source range "+rg+" is not satisfiable", from)
+			s.s3Error(x, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The copy source range "+clip.Quote(rg, 0)+" is not satisfiable", from)
 			return
 		}
-		data = data[a : b+1]
+		c = c.section(a, b)
 	}
-	_, etag, err := s.uploads.part(q.Get("uploadId"), handle, n, bytes.NewReader(data))
+	_, etag, err := s.uploads.part(q.Get("uploadId"), handle, n, c.reader())
 	if err != nil {
 		s.s3Fail(x, handle, err)
 		return

@@ -211,7 +211,7 @@ func TestS3StreamingPut(t *testing.T) {
 		t.Errorf("stored %q, want the decoded %q", got, "hello world")
 	}
 	resp, body2 := ts.mustDo(t, "PUT", "/b/bad", strings.NewReader("zz\r\nhello\r\n"), "Content-Encoding", "aws-chunked")
-	if resp.StatusCode != 500 || !strings.Contains(string(body2), "malformed aws-chunked body") {
+	if resp.StatusCode != 400 || !strings.Contains(string(body2), "<Code>InvalidRequest</Code>") || !strings.Contains(string(body2), "malformed aws-chunked body") {
 		t.Errorf("malformed aws-chunked: status %d: %s", resp.StatusCode, body2)
 	}
 	if _, err := os.Stat(filepath.Join(ts.root, "b", "bad")); !os.IsNotExist(err) {
@@ -281,8 +281,8 @@ func TestS3RefusesEscapes(t *testing.T) {
 func TestParseRange(t *testing.T) {
 	for _, c := range []struct {
 		v        string
-		size     int
-		from, to int
+		size     int64
+		from, to int64
 		ok       bool
 	}{
 		{"bytes=0-0", 5, 0, 0, true},

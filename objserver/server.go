@@ -44,10 +44,33 @@ type Config struct {
 	// StallCap bounds "forever" stalls and any longer pause; 0 means
 	// fakecli.DefaultStallCap (10 minutes).
 	StallCap time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request's line and headers; 0 means DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds the pause between two pieces of a request body
+	// (not the whole upload: a large one may take as long as it keeps
+	// sending); a body that stalls longer is answered 400 RequestTimeout.
+	// 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection may wait for its
+	// next request; 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 	// Log receives the server's own errors (a journal it cannot write, a
 	// bad request); nil means os.Stderr.
 	Log io.Writer
 }
+
+// Defaults of Config's timeouts. No timeout bounds writing a response: a
+// stall fault holds one back on purpose (for at most StallCap).
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultBodyTimeout       = time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
+// ErrConfig is wrapped by New's error for a Config field out of range (a
+// negative timeout).
+var ErrConfig = errors.New("bad objserver configuration")
 
 // Server is the fault-injecting object server: an http.Handler for the S3
 // subset the aws CLI uses and for OCI-style pre-authenticated object URLs
@@ -62,6 +85,7 @@ type Server struct {
 	plan     *faults.Plan
 	journal  string
 	stallCap time.Duration
+	timeouts [3]time.Duration // read header, body, idle
 	log      *log.Logger
 	uploads  *uploads
 
@@ -96,13 +120,18 @@ func New(cfg Config) (*Server, error) {
 	if stallCap <= 0 {
 		stallCap = fakecli.DefaultStallCap
 	}
+	timeouts, err := timeoutsOf(cfg)
+	if err != nil {
+		return nil, err
+	}
 	w := cfg.Log
 	if w == nil {
 		w = os.Stderr
 	}
-	ups, err := newUploads()
-	if err != nil {
-		return nil, err
+	if cfg.Journal != "" {
+		if err := journal.Check(cfg.Journal); err != nil {
+			return nil, fmt.Errorf("%s: %w", fakecli.EnvJournal, err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
@@ -110,12 +139,28 @@ func New(cfg Config) (*Server, error) {
 		plan:     cfg.Plan,
 		journal:  cfg.Journal,
 		stallCap: stallCap,
+		timeouts: timeouts,
 		log:      log.New(w, "objserver: ", 0),
-		uploads:  ups,
+		uploads:  &uploads{},
 		base:     ctx,
 		cancel:   cancel,
 		hijacked: map[net.Conn]struct{}{},
 	}, nil
+}
+
+// timeoutsOf is cfg's read-header, body and idle timeouts, defaults
+// filled in.
+func timeoutsOf(cfg Config) ([3]time.Duration, error) {
+	t := [3]time.Duration{cfg.ReadHeaderTimeout, cfg.BodyTimeout, cfg.IdleTimeout}
+	for i, def := range [3]time.Duration{DefaultReadHeaderTimeout, DefaultBodyTimeout, DefaultIdleTimeout} {
+		switch {
+		case t[i] < 0:
+			return t, fmt.Errorf("%w: %s %v is negative", ErrConfig, [3]string{"read header timeout", "body timeout", "idle timeout"}[i], t[i])
+		case t[i] == 0:
+			t[i] = def
+		}
+	}
+	return t, nil
 }
 
 // ErrClosed is returned by Serve after Close.
@@ -129,7 +174,8 @@ var ErrClosed = errors.New("objserver: server closed")
 func (s *Server) Serve(ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: time.Minute,
+		ReadHeaderTimeout: s.timeouts[0],
+		IdleTimeout:       s.timeouts[2],
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, peerKey{}, &peerOnce{})
@@ -205,6 +251,7 @@ func (s *Server) track(c net.Conn, add bool) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
+	defer timedBody(w, r, s.timeouts[1])()
 	rt := s.route(r)
 	x := s.begin(w, r, rt)
 	defer s.finish(x)

@@ -31,43 +31,72 @@ const tempPrefix = ".objserver-tmp-"
 // fakecli serve one folder the same way and refuse the same escapes).
 type store struct {
 	bucket *fakecli.Bucket
+	sums   sums
 }
 
-// object is one stored object, read whole: the objects leakgate serves are
-// a few hundred KiB at most.
+// object is one stored object, open for reading: it is streamed from its
+// file, never held whole in memory unless a fault that rewrites its bytes
+// applies (see content). The caller closes it.
 type object struct {
 	key     string
-	data    []byte
+	file    *os.File
+	size    int64
 	modTime time.Time
+	md5     []byte // the MD5 of its bytes
 }
 
 // etag is the object's S3 ETag: the quoted hex MD5 of its bytes.
-func (o *object) etag() string { return etagOf(o.data) }
+func (o *object) etag() string { return `"` + hex.EncodeToString(o.md5) + `"` }
 
-func etagOf(b []byte) string {
-	sum := md5.Sum(b)
-	return `"` + hex.EncodeToString(sum[:]) + `"`
+// content is the whole object, to send.
+func (o *object) content() content { return content{r: o.file, n: o.size} }
+
+func (o *object) Close() error { return o.file.Close() }
+
+// check reports whether the object at key exists, without reading it: a
+// missing object, or a folder, wraps ErrNoObject.
+func (s *store) check(key string) error {
+	p, err := s.bucket.Path(key)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && !st.Mode().IsRegular()):
+		return fmt.Errorf("key %q: %w", key, ErrNoObject)
+	case err != nil:
+		return fmt.Errorf("key %q: %w", key, err)
+	}
+	return nil
 }
 
-// get reads the object at key. A missing object, or a folder, wraps
-// ErrNoObject.
+// get opens the object at key and hashes it (a hash cached per file
+// version, see sums). A missing object, or a folder, wraps ErrNoObject.
 func (s *store) get(key string) (*object, error) {
 	p, err := s.bucket.Path(key)
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) || (err == nil && st.IsDir()):
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("key %q: %w", key, ErrNoObject)
-	case err != nil:
-		return nil, fmt.Errorf("key %q: %w", key, err)
 	}
-	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", key, err)
 	}
-	return &object{key: key, data: data, modTime: st.ModTime()}, nil
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("not a file: %w", ErrNoObject)
+	}
+	var sum []byte
+	if err == nil {
+		sum, err = s.sums.of(f, st)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("key %q: %w", key, err)
+	}
+	return &object{key: key, file: f, size: st.Size(), modTime: st.ModTime(), md5: sum}, nil
 }
 
 // put stores what r yields as the object at key, atomically (a temporary
@@ -210,12 +239,21 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 }
 
 // etagOfFile is the ETag of the file at p, "" if it cannot be read.
-func etagOfFile(p string) string {
-	data, err := os.ReadFile(p)
+func (s *store) etagOfFile(p string) string {
+	f, err := os.Open(p)
 	if err != nil {
 		return ""
 	}
-	return etagOf(data)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	sum, err := s.sums.of(f, st)
+	if err != nil {
+		return ""
+	}
+	return `"` + hex.EncodeToString(sum) + `"`
 }
 
 // isDir reports whether p is an existing folder.

@@ -23,11 +23,14 @@ var ErrNoUpload = errors.New("no such multipart upload")
 var ErrBadPart = errors.New("invalid part list")
 
 // uploads stages the parts of multipart uploads in a temporary folder of
-// its own, outside the bucket, so listings never see them.
+// its own, outside the bucket, so listings never see them. The folder is
+// made by the first upload, so a server that never sees one (or fails to
+// start) leaves nothing behind; close removes it.
 type uploads struct {
-	dir string
-	mu  sync.Mutex
-	m   map[string]*upload // by upload id
+	mu     sync.Mutex
+	dir    string             // "" until the first upload
+	closed bool               // close ran: no more uploads
+	m      map[string]*upload // by upload id
 }
 
 type upload struct {
@@ -35,15 +38,36 @@ type upload struct {
 	parts map[int]string // part number → ETag
 }
 
-func newUploads() (*uploads, error) {
-	dir, err := os.MkdirTemp("", "objserver-uploads-")
-	if err != nil {
-		return nil, fmt.Errorf("multipart staging folder: %w", err)
+// errUploadsClosed is wrapped when an upload starts after the server closed.
+var errUploadsClosed = errors.New("server closed")
+
+// folder returns the staging folder, making it on first use.
+func (u *uploads) folder() (string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return "", fmt.Errorf("multipart staging folder: %w", errUploadsClosed)
 	}
-	return &uploads{dir: dir, m: map[string]*upload{}}, nil
+	if u.dir == "" {
+		dir, err := os.MkdirTemp("", "objserver-uploads-")
+		if err != nil {
+			return "", fmt.Errorf("multipart staging folder: %w", err)
+		}
+		u.dir = dir
+		u.m = map[string]*upload{}
+	}
+	return u.dir, nil
 }
 
-func (u *uploads) close() { os.RemoveAll(u.dir) }
+// close removes the staging folder, if one was made.
+func (u *uploads) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.closed = true
+	if u.dir != "" {
+		os.RemoveAll(u.dir)
+	}
+}
 
 // create starts an upload for key and returns its id.
 func (u *uploads) create(key string) (string, error) {
@@ -52,7 +76,11 @@ func (u *uploads) create(key string) (string, error) {
 		return "", err
 	}
 	id := hex.EncodeToString(b[:])
-	if err := os.Mkdir(filepath.Join(u.dir, id), 0o700); err != nil {
+	dir, err := u.folder()
+	if err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(filepath.Join(dir, id), 0o700); err != nil {
 		return "", fmt.Errorf("upload %s: %w", id, err)
 	}
 	u.mu.Lock()

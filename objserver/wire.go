@@ -58,9 +58,16 @@ func needsBody(f faults.Fault) bool {
 // out as x's fault says, if it applies. errBody renders an error response
 // for a status fault.
 func (s *Server) reply(x *exchange, status int, hdr http.Header, body []byte, errBody func(code int) (string, []byte)) {
+	s.replyContent(x, status, hdr, bytesContent(body), errBody)
+}
+
+// replyContent is reply for a body that may be a file (an object): it is
+// streamed, unless a fault that rewrites body bytes applies, which loads
+// it (at most MaxFaultBody bytes).
+func (s *Server) replyContent(x *exchange, status int, hdr http.Header, c content, errBody func(code int) (string, []byte)) {
 	f := x.fault()
 	if f == nil {
-		s.plain(x, status, hdr, body)
+		s.send(x, status, hdr, c)
 		return
 	}
 	switch f := f.(type) {
@@ -83,11 +90,15 @@ func (s *Server) reply(x *exchange, status int, hdr http.Header, body []byte, er
 				// Returning would send an empty 200: drop the connection.
 				panic(http.ErrAbortHandler)
 			}
-			s.plain(x, status, hdr, body)
+			s.send(x, status, hdr, c)
 			return
 		}
 	}
-	script, err := f.Script(body)
+	body, err := c.load()
+	var script faults.Script
+	if err == nil {
+		script, err = f.Script(body)
+	}
 	if err != nil {
 		x.notApplied("%v", err)
 		s.fail(x, http.StatusInternalServerError, fmt.Errorf("fault %s does not fit the response: %w", f, err), errBody)
@@ -136,20 +147,31 @@ func withLength(hdr http.Header, status, n int) *head {
 
 // plain sends a whole response the ordinary way.
 func (s *Server) plain(x *exchange, status int, hdr http.Header, body []byte) {
+	s.send(x, status, hdr, bytesContent(body))
+}
+
+// send sends c whole, the ordinary way (a file streamed). If reading the
+// file fails midway the connection is dropped, so the client sees a body
+// short of its Content-Length rather than a complete-looking one.
+func (s *Server) send(x *exchange, status int, hdr http.Header, c content) {
 	h := x.w.Header()
 	for k, v := range hdr {
 		h[k] = v
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Content-Length", strconv.FormatInt(c.n, 10))
 	x.w.WriteHeader(status)
 	x.status = status
 	if x.r.Method == http.MethodHead {
 		return
 	}
-	n, err := x.w.Write(body)
-	x.bytes += int64(n)
-	if err != nil {
-		x.note("client went away after %d of %d bytes: %v", n, len(body), err)
+	n, err := c.copyTo(x.w)
+	x.bytes += n
+	switch {
+	case errors.Is(err, errSource):
+		x.note("after %d of %d bytes: %v", n, c.n, err)
+		panic(http.ErrAbortHandler)
+	case err != nil:
+		x.note("client went away after %d of %d bytes: %v", n, c.n, err)
 	}
 }
 

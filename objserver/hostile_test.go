@@ -1,0 +1,142 @@
+package objserver
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawConn dials ts and sends raw bytes; the test closes it.
+func rawConn(t *testing.T, ts *testServer, send string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, send); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// response reads one response from c, failing the test after 10s.
+func response(t *testing.T, c net.Conn) (*http.Response, string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestUploadShorterThanItsLengthIs400(t *testing.T) {
+	for _, c := range []struct{ name, head, want string }{
+		{"s3 put", "PUT /b/short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", "IncompleteBody"},
+		{"s3 part", "PUT /b/short?partNumber=1&uploadId=UPLOAD HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", "IncompleteBody"},
+		{"aws-chunked", "PUT /b/short HTTP/1.1\r\nHost: x\r\nx-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\nContent-Length: 100\r\n\r\n", "IncompleteBody"},
+		{"plain put", "PUT " + AccessURI("b") + "short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", `"code":"IncompleteBody"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts := serve(t, "")
+			head := c.head
+			if strings.Contains(head, "UPLOAD") {
+				id, err := ts.uploads.create("b/short")
+				if err != nil {
+					t.Fatal(err)
+				}
+				head = strings.Replace(head, "UPLOAD", id, 1)
+			}
+			conn := rawConn(t, ts, head+"a;chunk-signature=x\r\n0123")
+			conn.(*net.TCPConn).CloseWrite()
+			resp, body := response(t, conn)
+			if resp.StatusCode != 400 || !strings.Contains(body, c.want) || !strings.Contains(body, "bytes of the 100 its Content-Length declares") {
+				t.Errorf("status %d, body %s; want 400 %s saying how far it got", resp.StatusCode, body, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(ts.root, "b", "short")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a short upload was stored (%v)", err)
+			}
+			left, _ := os.ReadDir(filepath.Join(ts.root, "b"))
+			if len(left) > 0 {
+				t.Errorf("a short upload left %v in the bucket", left)
+			}
+		})
+	}
+}
+
+func TestHalfSentRequestsAreTimedOut(t *testing.T) {
+	const limit = 300 * time.Millisecond
+	ts := serve(t, "", func(c *Config) { c.ReadHeaderTimeout, c.BodyTimeout, c.IdleTimeout = limit, limit, limit })
+	// Headers that never end: the server closes the connection.
+	c := rawConn(t, ts, "GET /b/k HTTP/1.1\r\nHost: x\r\n")
+	if err := closedWithin(c, 10*time.Second); err != nil {
+		t.Errorf("half-sent headers: %v", err)
+	}
+	// A body that stops: 400 RequestTimeout, nothing stored.
+	c = rawConn(t, ts, "PUT /b/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123")
+	resp, body := response(t, c)
+	if resp.StatusCode != 400 || !strings.Contains(body, "RequestTimeout") || !strings.Contains(body, "after 4 bytes of the 100") {
+		t.Errorf("stalled body: status %d, %s; want 400 RequestTimeout after 4 of 100 bytes", resp.StatusCode, body)
+	}
+	if _, err := os.Stat(filepath.Join(ts.root, "b", "slow")); err == nil {
+		t.Errorf("a stalled upload was stored")
+	}
+	// An idle kept-alive connection: closed after its request.
+	c = rawConn(t, ts, "GET /b?list-type=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err := closedWithin(readerConn{c, r}, 10*time.Second); err != nil {
+		t.Errorf("idle connection: %v", err)
+	}
+}
+
+type readerConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// closedWithin waits until the server closes c (a read sees EOF or a reset),
+// failing if it is still open after d.
+func closedWithin(c net.Conn, d time.Duration) error {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errors.New("still open after " + d.String())
+	}
+	return nil
+}
+
+func TestNegativeTimeoutIsRefused(t *testing.T) {
+	_, err := New(Config{Root: t.TempDir(), BodyTimeout: -time.Second})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "body timeout -1s is negative") {
+		t.Errorf("New = %v, want ErrConfig naming the body timeout", err)
+	}
+}
+
+func TestUnwritableJournalIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, j := range []string{dir, "/dev/full", filepath.Join(dir, "missing", "j.jsonl")} {
+		if _, err := New(Config{Root: dir, Journal: j}); err == nil || !strings.Contains(err.Error(), "LEAKGATE_JOURNAL: journal "+j) {
+			t.Errorf("New with journal %s = %v, want an error naming it", j, err)
+		}
+	}
+}
