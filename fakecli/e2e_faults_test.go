@@ -227,6 +227,50 @@ func TestStallCap(t *testing.T) {
 	}
 }
 
+// TestStallCapBoundsEveryPause: a finite stall or a paced transfer that
+// would run past LEAKGATE_STALL_CAP gives up at the cap, as a forever
+// stall does, on reads and writes.
+func TestStallCapBoundsEveryPause(t *testing.T) {
+	t.Parallel()
+	const capText, cap = "300ms", 300 * time.Millisecond
+	w := newWorld(t, fakecli.EnvStallCap+"="+capText)
+	w.put("b/k", []byte("0123456789"))
+	for _, c := range []struct {
+		name, spec string
+		stdin      []byte
+		args       []string
+		want       string
+	}{
+		{"read stall for=1h", "stall after=4 for=1h", nil, []string{"cp", "s3://b/k", "-"},
+			`aws: fault "stall after=4 for=1h0m0s": a pause of 1h0m0s would run past the stall cap (LEAKGATE_STALL_CAP=300ms); giving up`},
+		{"read slow", "slow rate=10", nil, []string{"cp", "s3://b/k", "-"},
+			`aws: fault "slow rate=10": paced at 10 B/s, it would run past the stall cap after `},
+		{"write stall for=1h", "stall after=2 for=1h op=write", []byte("abcdef"), []string{"cp", "-", "s3://b/up1"},
+			`aws: fault "stall after=2 for=1h0m0s": a pause of 1h0m0s would run past the stall cap`},
+		{"write slow", "slow rate=10 op=write", bytes.Repeat([]byte("x"), 100), []string{"cp", "-", "s3://b/up2"},
+			`aws: fault "slow rate=10": paced at 10 B/s, it would run past the stall cap after `},
+	} {
+		start := time.Now()
+		r := w.run(c.stdin, []string{fakecli.EnvFaults + "=" + c.spec}, "aws", append([]string{"s3"}, c.args...)...)
+		took := time.Since(start)
+		checkCode(t, c.name, r, fakecli.ExitStallCap)
+		if !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: stderr %q, want %q", c.name, r.stderr, c.want)
+		}
+		if took < cap || took > cap+10*time.Second {
+			t.Errorf("%s: took %v, want about the cap %v", c.name, took, cap)
+		}
+		if inv := w.last(); inv.Exit != fakecli.ExitStallCap || inv.Duration() < cap {
+			t.Errorf("%s: journal: %v", c.name, inv)
+		}
+	}
+	for _, k := range []string{"up1", "up2"} {
+		if _, err := os.Stat(filepath.Join(w.root, "b", k)); err == nil {
+			t.Errorf("a capped upload stored b/%s", k)
+		}
+	}
+}
+
 // TestBrokenPipe: a reader that goes away makes fakecli die of SIGPIPE, as a
 // real CLI, after journaling it.
 func TestBrokenPipe(t *testing.T) {

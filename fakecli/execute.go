@@ -65,6 +65,9 @@ func (s *session) script(fault faults.Fault, data []byte, what string) (faults.S
 func (s *session) serve(sc faults.Script, fault faults.Fault, normal int) int {
 	for _, st := range sc.Steps {
 		if err := s.writeOut(st.Write, st.Rate); err != nil {
+			if errors.Is(err, errStallCap) {
+				return s.capped(fault, err)
+			}
 			return s.fail(ExitFailed, "write stdout: %v", err)
 		}
 		if code, ok := s.stall(st.Stall, fault); !ok {
@@ -77,17 +80,38 @@ func (s *session) serve(sc faults.Script, fault faults.Fault, normal int) int {
 	return normal
 }
 
-// stall pauses d; Forever lasts until the process is killed, at most the
-// stall cap, after which the invocation fails with ExitStallCap.
+// errStallCap is wrapped by a paced read or write that would run past the
+// stall cap.
+var errStallCap = errors.New("would run past the stall cap")
+
+// capped fails the invocation with ExitStallCap: err (wrapping
+// errStallCap) says what would have run past it.
+func (s *session) capped(fault faults.Fault, err error) int {
+	return s.fail(ExitStallCap, "fault %q: %v (%s=%v); giving up", fault, err, EnvStallCap, s.stallCap)
+}
+
+// stall pauses d. A pause that would end past the stall cap (Forever
+// always does) lasts until the cap, after which the invocation fails with
+// ExitStallCap.
 func (s *session) stall(d time.Duration, fault faults.Fault) (int, bool) {
 	switch {
 	case d == faults.Forever:
-		time.Sleep(s.stallCap)
+		s.sleepUntil(s.capAt)
 		return s.fail(ExitStallCap, "fault %q: stalled for %v (%s); giving up", fault, s.stallCap, EnvStallCap), false
+	case d > 0 && time.Now().Add(d).After(s.capAt):
+		s.sleepUntil(s.capAt)
+		return s.capped(fault, fmt.Errorf("a pause of %v %w", d, errStallCap)), false
 	case d > 0:
 		time.Sleep(d)
 	}
 	return 0, true
+}
+
+// sleepUntil sleeps until t.
+func (s *session) sleepUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		time.Sleep(d)
+	}
 }
 
 // writeChunk is the most writeOut hands to one write: a pipe's capacity.
@@ -118,7 +142,9 @@ func (s *session) writeOut(p []byte, rate int64) error {
 			return err
 		}
 		if rate > 0 {
-			pace(start, int64(done), rate)
+			if err := s.pace(start, int64(done), rate); err != nil {
+				return fmt.Errorf("%w after %d of %d bytes", err, done, len(p))
+			}
 		}
 	}
 	return nil
@@ -131,11 +157,17 @@ func pacedChunk(rate int64) int {
 }
 
 // pace sleeps until n bytes are due at rate bytes per second since start.
-func pace(start time.Time, n, rate int64) {
-	due := start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
-	if d := time.Until(due); d > 0 {
-		time.Sleep(d)
+// If they are due after the stall cap, it sleeps until the cap and returns
+// an error wrapping errStallCap.
+func (s *session) pace(start time.Time, n, rate int64) error {
+	// In float64 nanoseconds: n/rate seconds may not fit a Duration.
+	need := float64(n) / float64(rate) * float64(time.Second)
+	if need > float64(s.capAt.Sub(start)) {
+		s.sleepUntil(s.capAt)
+		return fmt.Errorf("paced at %d B/s, it %w", rate, errStallCap)
 	}
+	s.sleepUntil(start.Add(time.Duration(need)))
+	return nil
 }
 
 // read serves the object Key on stdout: streamed from its file when no
@@ -351,6 +383,9 @@ func (s *session) write(b *Bucket, cmd Command, fault faults.Fault) int {
 			data, exit = stored.Bytes(), sc.Exit
 		}
 	}
+	if errors.Is(err, errStallCap) {
+		return s.capped(fault, err)
+	}
 	if errors.Is(err, faults.ErrDoesNotFit) {
 		return s.fail(ExitUsage, "fault %q does not fit the upload to %s: %v", fault, cmd.Src, err)
 	}
@@ -396,8 +431,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.s.count(n)
 	c.done += int64(n)
-	if c.rate > 0 && n > 0 {
-		pace(c.start, c.done, c.rate)
+	if c.rate > 0 && n > 0 && err == nil {
+		if perr := c.s.pace(c.start, c.done, c.rate); perr != nil {
+			return n, fmt.Errorf("%w after %d bytes", perr, c.done)
+		}
 	}
 	return n, err
 }

@@ -70,6 +70,7 @@ type session struct {
 	stderr   io.Writer
 	persona  string
 	stallCap time.Duration
+	capAt    time.Time // start + stallCap: no fault's pause or pacing runs past it
 
 	mu      sync.Mutex    // held while ending; guards the fields below
 	jpath   string        // journal path; "" for none
@@ -143,6 +144,7 @@ func (s *session) run() int {
 	if s.stallCap, err = stallCap(s.getenv(EnvStallCap)); err != nil {
 		return s.fail(ExitUsage, "%v", err)
 	}
+	s.capAt = time.Now().Add(s.stallCap)
 	plan, err := loadPlan(s.getenv)
 	if err != nil {
 		return s.fail(ExitUsage, "%v", err)

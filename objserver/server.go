@@ -275,7 +275,8 @@ type exchange struct {
 	rule  *faults.Rule // the matched rule whose fault applies; nil if none
 	entry journal.Entry
 
-	status int      // HTTP status sent; 0 if none
+	capAt  time.Time // the start + the stall cap: no pause or pacing runs past it
+	status int       // HTTP status sent; 0 if none
 	bytes  int64    // body bytes sent (or received, for uploads)
 	notes  []string // what happened, for the end entry's error field
 }
@@ -301,7 +302,7 @@ func (x *exchange) notApplied(format string, v ...any) {
 
 // begin matches the plan, looks up the client and writes the start entry.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request, rt route) *exchange {
-	x := &exchange{w: w, r: r}
+	x := &exchange{w: w, r: r, capAt: time.Now().Add(s.stallCap)}
 	n := s.nextCall()
 	if s.plan != nil {
 		if rule, ok := s.plan.Match(faults.Call{N: n, Op: rt.op, Handle: rt.handle}); ok && (rt.body || !needsBody(rule.Fault)) {

@@ -231,6 +231,11 @@ func (s *Server) write(x *exchange, rc *http.ResponseController, b []byte, rate 
 		}
 		if rate > 0 && sent < len(b) {
 			due := start.Add(time.Duration(int64(sent) * int64(time.Second) / rate))
+			if due.After(x.capAt) {
+				sleepUntil(ctx, x.capAt)
+				x.note("stall cap %v reached: paced at %d B/s, %d of %d bytes sent", s.stallCap, rate, x.bytes, total)
+				return false
+			}
 			if !sleepUntil(ctx, due) {
 				x.note("%s after %d of %d bytes (paced at %d B/s)", s.why(ctx), x.bytes, total, rate)
 				return false
@@ -240,13 +245,15 @@ func (s *Server) write(x *exchange, rc *http.ResponseController, b []byte, rate 
 	return true
 }
 
-// pause waits d (faults.Forever: until the stall cap), or until the client
-// goes away or the server closes. It reports whether the pause ran its
+// pause waits d (faults.Forever: until the stall cap, which bounds the
+// whole request's pauses and pacing), or until the client goes away or the
+// server closes. It reports whether the pause ran its
 // course and the response may go on.
 func (s *Server) pause(x *exchange, d time.Duration) bool {
-	capped := d == faults.Forever || d > s.stallCap
+	left := time.Until(x.capAt)
+	capped := d == faults.Forever || d > left
 	if capped {
-		d = s.stallCap
+		d = max(left, 0)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -167,6 +167,31 @@ func TestStallCap(t *testing.T) {
 			t.Errorf("journal: %s", inv)
 		}
 	})
+	t.Run("a finite stall longer than the cap", func(t *testing.T) {
+		ts := serve(t, "stall after=1KiB for=1h", capped)
+		obj := testObject(t)
+		ts.put(t, "b/k", obj)
+		_, body, err := ts.do(t, "GET", "/b/k", nil)
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !bytes.Equal(body, obj[:1024]) {
+			t.Errorf("%d bytes, %v; want 1024 then the connection dropped", len(body), err)
+		}
+		if inv := ts.requests(t, 1)[0]; !strings.Contains(inv.Error, "stall cap 50ms reached") {
+			t.Errorf("journal: %s", inv)
+		}
+	})
+	t.Run("a rate that would run past the cap", func(t *testing.T) {
+		ts := serve(t, "slow rate=1KiB", capped)
+		obj := testObject(t)
+		ts.put(t, "b/k", obj)
+		start := time.Now()
+		_, body, err := ts.do(t, "GET", "/b/k", nil)
+		if !errors.Is(err, io.ErrUnexpectedEOF) || len(body) >= len(obj) || time.Since(start) > 10*time.Second {
+			t.Errorf("%d of %d bytes, %v after %v; want the connection dropped at the cap", len(body), len(obj), err, time.Since(start))
+		}
+		if inv := ts.requests(t, 1)[0]; !strings.Contains(inv.Error, "stall cap 50ms reached: paced at 1024 B/s") {
+			t.Errorf("journal: %s", inv)
+		}
+	})
 	t.Run("before the status line", func(t *testing.T) {
 		ts := serve(t, "stall", capped)
 		ts.put(t, "b/k", testObject(t))
