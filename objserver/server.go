@@ -277,8 +277,8 @@ type exchange struct {
 
 	capAt  time.Time // the start + the stall cap: no pause or pacing runs past it
 	status int       // HTTP status sent; 0 if none
-	bytes  int64    // body bytes sent (or received, for uploads)
-	notes  []string // what happened, for the end entry's error field
+	bytes  int64     // body bytes sent (or received, for uploads)
+	notes  []string  // what happened, for the end entry's error field
 }
 
 // fault is the fault that applies to this request, nil if none.
