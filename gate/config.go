@@ -117,6 +117,9 @@ func (c Config) withDefaults() (Config, error) {
 		if _, err := faults.Parse("faults", c.Faults); err != nil {
 			return c, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
+		if err := fakecli.CheckEnv(fakecli.EnvFaults, c.Faults); err != nil {
+			return c, fmt.Errorf("%w: --faults: %w", ErrConfig, err)
+		}
 	}
 	var err error
 	if c.FaultPlan != "" {

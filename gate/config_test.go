@@ -30,6 +30,8 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 		{"bad plan", Config{Args: []string{"true"}, FaultPlan: plan}, "plan.txt:2:7"},
 		{"missing plan", Config{Args: []string{"true"}, FaultPlan: filepath.Join(dir, "nope")}, "nope"},
 		{"bucket not a folder", Config{Args: []string{"true"}, Bucket: plan}, "bucket " + plan + " is not a folder"},
+		{"faults too big for the environment", Config{Args: []string{"true"}, Faults: "stall on=*x\n# " + strings.Repeat("x", 140<<10)},
+			"--faults: LEAKGATE_FAULTS=… is 143390 bytes, over the 131071 bytes one environment variable may hold (Linux MAX_ARG_STRLEN, name and = included); put the rules in a file and pass that with --fault-plan FILE"},
 		{"valid", Config{Args: []string{"true"}, Bucket: dir, Faults: "stall on=*x"}, ""},
 	} {
 		got, err := tc.c.withDefaults()
