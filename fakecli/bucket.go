@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // ErrEscape is wrapped by Bucket.Path when a key would resolve outside the
@@ -91,10 +93,10 @@ func (b *Bucket) Path(key string) (string, error) {
 	real, err := filepath.EvalSymlinks(existing)
 	if err != nil {
 		// A dangling symlink: refuse rather than guess where it points.
-		return "", fmt.Errorf("key %q: %w: %w", key, ErrEscape, err)
+		return "", fmt.Errorf("key %q: %w: %w", clip.Word(key), ErrEscape, err)
 	}
 	if !within(b.real, real) {
-		return "", fmt.Errorf("key %q: %s is %s: %w", key, existing, real, ErrEscape)
+		return "", fmt.Errorf("key %q: %s is %s: %w", clip.Word(key), existing, real, ErrEscape)
 	}
 	return p, nil
 }
@@ -103,13 +105,13 @@ func (b *Bucket) Path(key string) (string, error) {
 func checkKey(key string) error {
 	switch {
 	case strings.HasPrefix(key, "/"):
-		return fmt.Errorf("key %q: absolute path: %w", key, ErrEscape)
+		return fmt.Errorf("key %q: absolute path: %w", clip.Word(key), ErrEscape)
 	case strings.ContainsRune(key, 0):
-		return fmt.Errorf("key %q: NUL byte: %w", key, ErrEscape)
+		return fmt.Errorf("key %q: NUL byte: %w", clip.Word(key), ErrEscape)
 	}
 	for _, c := range strings.Split(key, "/") {
 		if c == ".." {
-			return fmt.Errorf("key %q: \"..\" component: %w", key, ErrEscape)
+			return fmt.Errorf("key %q: \"..\" component: %w", clip.Word(key), ErrEscape)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // Command is what one invocation asks for once its persona has parsed argv
@@ -62,7 +63,16 @@ func (e *UsageError) Error() string {
 	return e.Msg + "\nusage: " + e.Usage
 }
 
+// usagef is a *UsageError of persona p with the formatted message.
+// String arguments come from argv: each is bounded and quoted as
+// clip.Word does, so no raw control byte or megabyte argument reaches the
+// message.
 func usagef(p *Persona, format string, v ...any) error {
+	for i, a := range v {
+		if s, ok := a.(string); ok {
+			v[i] = clip.Word(s)
+		}
+	}
 	return &UsageError{Persona: p.Name, Msg: fmt.Sprintf(format, v...), Usage: p.Usage}
 }
 

@@ -156,3 +156,29 @@ func TestCreateForWriteRefusesExisting(t *testing.T) {
 	r = w.run(nil, []string{"BACKUP_NAME=b1.1a2b"}, "fakecli", "create_backup")
 	checkCode(t, "create_backup of an existing folder", r, 1)
 }
+
+// TestBinaryArgvIsQuotedAndBounded: an argument of control bytes and
+// invalid UTF-8, 64 KiB long, reaches stderr and the journal escaped and
+// cut, never raw.
+func TestBinaryArgvIsQuotedAndBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	junk := "\x1b[2J\xff\x01" + strings.Repeat("\xfe", 64<<10)
+	for _, args := range [][]string{
+		{"s3", junk},
+		{"s3", "cp", "s3://b/" + junk, "-"},
+		{"s3", "cp", "s3://b/../" + junk, "-"},
+		{"--" + junk},
+	} {
+		r := w.run(nil, nil, "aws", args...)
+		if r.code == 0 {
+			t.Errorf("aws %.20q…: exit 0", args)
+		}
+		if len(r.stderr) > 4<<10+64 || strings.ContainsAny(r.stderr, "\x1b\x01") || !strings.Contains(r.stderr, `\x1b[2J\xff\x01`) {
+			t.Errorf("aws %.20q…: stderr (%d bytes) %.300q; want the argument escaped and cut", args, len(r.stderr), r.stderr)
+		}
+		if inv := w.last(); len(inv.Error) > 4<<10+64 || strings.ContainsAny(inv.Error, "\x1b\x01") {
+			t.Errorf("journal error (%d bytes) %.300q; want it escaped and cut", len(inv.Error), inv.Error)
+		}
+	}
+}

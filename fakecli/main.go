@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/clip"
 	"github.com/leakgate/leakgate/journal"
 )
 
@@ -98,9 +99,11 @@ func newSession(argv []string, getenv func(string) string) *session {
 	}
 }
 
-// errorf prints "persona: message" on stderr and returns the message.
+// errorf prints "persona: message" on stderr and returns the message,
+// bounded and with control bytes escaped (clip.Text): it may quote argv,
+// an object's name or a fault's text.
 func (s *session) errorf(format string, v ...any) string {
-	msg := fmt.Sprintf(format, v...)
+	msg := clip.Text(fmt.Sprintf(format, v...), 0)
 	fmt.Fprintf(s.stderr, "%s: %s\n", s.persona, strings.ReplaceAll(msg, "\n", "\n"+s.persona+": "))
 	return msg
 }

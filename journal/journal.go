@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // The two values of Entry.Event.
@@ -160,6 +163,10 @@ var ErrNotFile = errors.New("not a regular file")
 // other than a decimal number.
 var ErrCounter = errors.New("call counter is not a number")
 
+// ErrCounterFull is wrapped by NextCall when the counter holds the largest
+// int: the next number would wrap to a negative one.
+var ErrCounterFull = errors.New("call counter at its maximum (start a new journal)")
+
 // NextCall returns the next 1-based call number of the run whose journal is
 // at path. The counter lives in path + ".seq" (created on first use) and is
 // incremented under an exclusive flock(2), so concurrent invocations get
@@ -187,8 +194,11 @@ func NextCall(path string) (int, error) {
 	if text != "" {
 		last, err = strconv.Atoi(text)
 		if err != nil || last < 0 {
-			return 0, fmt.Errorf("journal %s: %q: %w", seq, text, ErrCounter)
+			return 0, fmt.Errorf("journal %s: %s: %w", seq, clip.Quote(text, 0), ErrCounter)
 		}
+	}
+	if last == math.MaxInt {
+		return 0, fmt.Errorf("journal %s: %d: %w", seq, last, ErrCounterFull)
 	}
 	next := last + 1
 	// The new number is never shorter than the old one, so writing it over

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/leakgate/leakgate/internal/clip"
 	"github.com/leakgate/leakgate/internal/shellquote"
 )
 
@@ -111,7 +112,8 @@ func (e *LineError) Unwrap() error { return e.Err }
 // of their first line. Start and end entries are merged by (pid, start time).
 // A missing file means no invocations (nil, nil); blank lines are skipped; a
 // line that is not a JSON entry is a *LineError naming path:line. Lines may
-// be of any length.
+// be up to MaxLine bytes long; a longer one is a *LineError wrapping
+// ErrLineTooLong, read no further.
 //
 //	invs, err := journal.Read("/tmp/run/journal.jsonl")
 func Read(path string) ([]Invocation, error) {
@@ -132,7 +134,10 @@ func Read(path string) ([]Invocation, error) {
 	index := map[key]int{}
 	r := bufio.NewReader(f)
 	for lineNo := 1; ; lineNo++ {
-		line, err := r.ReadBytes('\n')
+		line, err := readLine(r, MaxLine)
+		if errors.Is(err, ErrLineTooLong) {
+			return nil, &LineError{Path: path, Line: lineNo, Err: err}
+		}
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("journal %s:%d: %w", path, lineNo, err)
 		}
@@ -161,11 +166,35 @@ func Read(path string) ([]Invocation, error) {
 				inv := &invs[i]
 				inv.Ended, inv.Bytes, inv.Exit, inv.End, inv.Error = true, e.Bytes, e.Exit, e.End, e.Error
 			default:
-				return nil, &LineError{Path: path, Line: lineNo, Err: fmt.Errorf("event %q: %w", e.Event, ErrEvent)}
+				return nil, &LineError{Path: path, Line: lineNo, Err: fmt.Errorf("event %s: %w", clip.Quote(e.Event, 0), ErrEvent)}
 			}
 		}
 		if err == io.EOF {
 			return invs, nil
+		}
+	}
+}
+
+// MaxLine bounds a journal line, newline included: 16 MiB, room for an
+// entry whose argv is as large as exec allows (a few MiB), escaped.
+const MaxLine = 16 << 20
+
+// ErrLineTooLong is wrapped by Read's *LineError for a line over MaxLine.
+var ErrLineTooLong = errors.New("line too long")
+
+// readLine reads one line (with its newline, if any) of at most max
+// bytes; past max it stops and returns ErrLineTooLong. At the end of the
+// input it returns what is left and io.EOF.
+func readLine(r *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		part, err := r.ReadSlice('\n')
+		if len(line)+len(part) > max {
+			return nil, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, max)
+		}
+		line = append(line, part...)
+		if err != bufio.ErrBufferFull {
+			return line, err
 		}
 	}
 }

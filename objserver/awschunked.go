@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // ErrChunked is wrapped by the errors of an aws-chunked body that is not
@@ -28,7 +30,7 @@ type chunkedReader struct {
 }
 
 func newChunkedReader(r io.Reader) *chunkedReader {
-	return &chunkedReader{r: bufio.NewReader(r)}
+	return &chunkedReader{r: bufio.NewReaderSize(r, maxLine)}
 }
 
 func (c *chunkedReader) Read(p []byte) (int, error) {
@@ -71,13 +73,16 @@ func (c *chunkedReader) next() error {
 	size, _, _ := strings.Cut(line, ";")
 	n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 64)
 	if err != nil || n < 0 {
-		return fmt.Errorf("chunk %d: size %q: %w", c.n, size, ErrChunked)
+		return fmt.Errorf("chunk %d: size %q: %w", c.n, clip.Word(size), ErrChunked)
 	}
 	if n > 0 {
 		c.left = n
 		return nil
 	}
-	for {
+	for i := 0; ; i++ {
+		if i == maxTrailers {
+			return fmt.Errorf("more than %d trailer lines: %w", maxTrailers, ErrChunked)
+		}
 		line, err := c.line()
 		switch {
 		case err == io.EOF && line == "":
@@ -92,20 +97,31 @@ func (c *chunkedReader) next() error {
 	}
 }
 
-// line reads a CRLF- (or LF-) terminated line without its terminator.
+// maxLine bounds a chunk header or trailer line (the bufio.Reader's
+// buffer): a chunk signature is 80 bytes, a checksum trailer less.
+const maxLine = 4096
+
+// maxTrailers bounds the trailer lines after the final chunk.
+const maxTrailers = 64
+
+// line reads a CRLF- (or LF-) terminated line without its terminator, of
+// at most maxLine bytes.
 func (c *chunkedReader) line() (string, error) {
-	s, err := c.r.ReadString('\n')
-	if err == io.EOF && s != "" {
-		err = fmt.Errorf("line %q without an end: %w", s, ErrChunked)
+	b, err := c.r.ReadSlice('\n')
+	switch {
+	case err == bufio.ErrBufferFull:
+		return "", fmt.Errorf("a line longer than %d bytes: %s: %w", maxLine, clip.Bytes(b, 0), ErrChunked)
+	case err == io.EOF && len(b) > 0:
+		err = fmt.Errorf("line %s without an end: %w", clip.Bytes(b, 0), ErrChunked)
 	}
-	return strings.TrimRight(s, "\r\n"), err
+	return strings.TrimRight(string(b), "\r\n"), err
 }
 
 // crlf reads the CRLF that ends a chunk's data.
 func (c *chunkedReader) crlf() error {
 	line, err := c.line()
 	if err != nil || line != "" {
-		return fmt.Errorf("chunk %d: want CRLF after the data, got %q: %w", c.n, line, ErrChunked)
+		return fmt.Errorf("chunk %d: want CRLF after the data, got %q: %w", c.n, clip.Word(line), ErrChunked)
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ func TestChunkedReader(t *testing.T) {
 		{"short data", "5\r\nabc", "abc", true},
 		{"no CRLF after data", "3\r\nabcX\r\n0\r\n\r\n", "abc", true},
 		{"no end", "3\r\nabc\r\n", "abc", true},
+		{"header line without end", strings.Repeat("a", 1<<20), "", true},
+		{"endless trailers", "1\r\nz\r\n0\r\n" + strings.Repeat("x-amz-a:b\r\n", 1000) + "\r\n", "z", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := io.ReadAll(newChunkedReader(strings.NewReader(c.in)))
@@ -27,5 +29,20 @@ func TestChunkedReader(t *testing.T) {
 				t.Errorf("got %q, %v; want %q, error %v", got, err, c.want, c.bad)
 			}
 		})
+	}
+}
+
+// TestChunkedErrorsAreQuotedAndBounded: binary and huge header lines
+// reach the error quoted and cut.
+func TestChunkedErrorsAreQuotedAndBounded(t *testing.T) {
+	for _, in := range []string{
+		"\x00\xff\x1b[2J" + strings.Repeat("\xfe", 100<<10),
+		"\x00\xff\x1b[2J;chunk-signature=x\r\nabc",
+	} {
+		_, err := io.ReadAll(newChunkedReader(strings.NewReader(in)))
+		msg := err.Error()
+		if !errors.Is(err, ErrChunked) || len(msg) > 600 || strings.ContainsAny(msg, "\x00\x1b") || !strings.Contains(msg, `\x00\xff\x1b[2J`) {
+			t.Errorf("error %q (%d bytes): want ErrChunked quoting the line, bounded", msg, len(msg))
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // s3Time is S3's timestamp format in XML bodies.
@@ -59,7 +61,7 @@ func (s *Server) s3List(x *exchange, bucket string) {
 	if v := q.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "max-keys "+strconv.Quote(v)+" is not a number ≥ 0", "/"+bucket)
+			s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "max-keys "+clip.Quote(v, 0)+" is not a number ≥ 0", "/"+bucket)
 			return
 		}
 		maxKeys = min(n, 1000)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // AccessURI is the path of bucket's objects in objserver's plain API, in
@@ -59,7 +60,7 @@ func (s *Server) plainRoute(r *http.Request, bucket, name string) route {
 		}
 	}
 	return route{op: faults.OpOther, serve: func(x *exchange) {
-		s.plainError(x, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method+" is not supported here")
+		s.plainError(x, http.StatusMethodNotAllowed, "MethodNotAllowed", clip.Quote(r.Method, 0)+" is not supported here")
 	}}
 }
 
@@ -191,7 +192,7 @@ func (s *Server) plainList(x *exchange, bucket string) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			s.plainError(x, http.StatusBadRequest, "InvalidParameter", "limit "+strconv.Quote(v)+" is not a number ≥ 1")
+			s.plainError(x, http.StatusBadRequest, "InvalidParameter", "limit "+clip.Quote(v, 0)+" is not a number ≥ 1")
 			return
 		}
 		limit = min(n, 1000)

@@ -87,7 +87,7 @@ func (s *Server) s3Route(r *http.Request) route {
 		}
 	}
 	return other(func(x *exchange) {
-		s.s3Error(x, http.StatusNotImplemented, "NotImplemented", "objserver does not implement "+r.Method+" "+r.URL.RequestURI(), r.URL.Path)
+		s.s3Error(x, http.StatusNotImplemented, "NotImplemented", "objserver does not implement "+clip.Quote(r.Method+" "+r.URL.RequestURI(), 0), r.URL.Path)
 	})
 }
 
@@ -405,7 +405,7 @@ func (s *Server) s3Part(x *exchange, handle string) {
 	q := x.r.URL.Query()
 	n, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil {
-		s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "partNumber "+strconv.Quote(q.Get("partNumber"))+" is not a number", handle)
+		s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "partNumber "+clip.Quote(q.Get("partNumber"), 0)+" is not a number", handle)
 		return
 	}
 	body, check := uploadBody(x.r)
@@ -594,7 +594,7 @@ func (s *Server) s3PartCopy(x *exchange, src, handle string) {
 	q := x.r.URL.Query()
 	n, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil {
-		s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "partNumber "+strconv.Quote(q.Get("partNumber"))+" is not a number", handle)
+		s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "partNumber "+clip.Quote(q.Get("partNumber"), 0)+" is not a number", handle)
 		return
 	}
 	from := copySource(src)

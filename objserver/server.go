@@ -163,6 +163,10 @@ func timeoutsOf(cfg Config) ([3]time.Duration, error) {
 	return t, nil
 }
 
+// maxHeaderBytes bounds a request's line and headers: 64 KiB, far more
+// than the aws CLI or curl send (net/http's default is 1 MiB).
+const maxHeaderBytes = 64 << 10
+
 // ErrClosed is returned by Serve after Close.
 var ErrClosed = errors.New("objserver: server closed")
 
@@ -176,6 +180,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		Handler:           s,
 		ReadHeaderTimeout: s.timeouts[0],
 		IdleTimeout:       s.timeouts[2],
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, peerKey{}, &peerOnce{})

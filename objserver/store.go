@@ -63,9 +63,9 @@ func (s *store) check(key string) error {
 	st, err := os.Stat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || (err == nil && !st.Mode().IsRegular()):
-		return fmt.Errorf("key %q: %w", key, ErrNoObject)
+		return fmt.Errorf("key %q: %w", clip.Word(key), ErrNoObject)
 	case err != nil:
-		return fmt.Errorf("key %q: %w", key, err)
+		return fmt.Errorf("key %q: %w", clip.Word(key), err)
 	}
 	return nil
 }
@@ -79,10 +79,10 @@ func (s *store) get(key string) (*object, error) {
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("key %q: %w", key, ErrNoObject)
+		return nil, fmt.Errorf("key %q: %w", clip.Word(key), ErrNoObject)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("key %q: %w", key, err)
+		return nil, fmt.Errorf("key %q: %w", clip.Word(key), err)
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
@@ -94,7 +94,7 @@ func (s *store) get(key string) (*object, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("key %q: %w", key, err)
+		return nil, fmt.Errorf("key %q: %w", clip.Word(key), err)
 	}
 	return &object{key: key, file: f, size: st.Size(), modTime: st.ModTime(), md5: sum}, nil
 }
@@ -110,15 +110,15 @@ func (s *store) put(key string, r io.Reader, check func(sum []byte) error) (n in
 		return 0, "", err
 	}
 	if key == "" || strings.HasSuffix(key, "/") {
-		return 0, "", fmt.Errorf("key %q: not an object name", key)
+		return 0, "", fmt.Errorf("key %q: not an object name", clip.Word(key))
 	}
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, "", fmt.Errorf("key %q: %w", key, err)
+		return 0, "", fmt.Errorf("key %q: %w", clip.Word(key), err)
 	}
 	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(p)+"-*")
 	if err != nil {
-		return 0, "", fmt.Errorf("key %q: %w", key, err)
+		return 0, "", fmt.Errorf("key %q: %w", clip.Word(key), err)
 	}
 	sum := md5.New()
 	n, err = io.Copy(io.MultiWriter(tmp, sum), r)
@@ -136,7 +136,7 @@ func (s *store) put(key string, r io.Reader, check func(sum []byte) error) (n in
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return n, "", fmt.Errorf("key %q: store %d bytes: %w", key, n, err)
+		return n, "", fmt.Errorf("key %q: store %d bytes: %w", clip.Word(key), n, err)
 	}
 	return n, quoted(sum), nil
 }
@@ -155,12 +155,12 @@ func (s *store) remove(key string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("key %q: %w", key, err)
+		return fmt.Errorf("key %q: %w", clip.Word(key), err)
 	case st.IsDir():
-		return fmt.Errorf("key %q: a folder: %w", key, ErrNoObject)
+		return fmt.Errorf("key %q: a folder: %w", clip.Word(key), ErrNoObject)
 	}
 	if err := os.Remove(p); err != nil {
-		return fmt.Errorf("key %q: %w", key, err)
+		return fmt.Errorf("key %q: %w", clip.Word(key), err)
 	}
 	return nil
 }
@@ -187,9 +187,9 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("list %q: %w", root, err)
+		return nil, fmt.Errorf("list %q: %w", clip.Word(root), err)
 	case !st.IsDir():
-		return nil, fmt.Errorf("list %q: not a folder: %w", root, ErrNoObject)
+		return nil, fmt.Errorf("list %q: not a folder: %w", clip.Word(root), ErrNoObject)
 	}
 	// Walk only the folders the prefix can reach: "e1/metadata/x" needs
 	// e1/metadata only. That folder is resolved as a key, so a prefix
@@ -198,7 +198,7 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 	start := dir
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
 		if start, err = s.bucket.Path(strings.TrimPrefix(root+"/"+prefix[:i], "/")); err != nil {
-			return nil, fmt.Errorf("list %q prefix %s: %w", root, clip.Quote(prefix, 0), err)
+			return nil, fmt.Errorf("list %q prefix %s: %w", clip.Word(root), clip.Quote(prefix, 0), err)
 		}
 	}
 	var out []entry
@@ -232,7 +232,7 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list %q prefix %s: %w", root, clip.Quote(prefix, 0), err)
+		return nil, fmt.Errorf("list %q prefix %s: %w", clip.Word(root), clip.Quote(prefix, 0), err)
 	}
 	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 	return out, nil

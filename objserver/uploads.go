@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // ErrNoUpload is wrapped by the errors of multipart requests that name an
@@ -81,7 +83,7 @@ func (u *uploads) create(key string) (string, error) {
 		return "", err
 	}
 	if err := os.Mkdir(filepath.Join(dir, id), 0o700); err != nil {
-		return "", fmt.Errorf("upload %s: %w", id, err)
+		return "", fmt.Errorf("upload %s: %w", clip.Word(id), err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -94,7 +96,7 @@ func (u *uploads) get(id, key string) (*upload, error) {
 	defer u.mu.Unlock()
 	up, ok := u.m[id]
 	if !ok || up.key != key {
-		return nil, fmt.Errorf("upload id %q for key %q: %w", id, key, ErrNoUpload)
+		return nil, fmt.Errorf("upload id %q for key %q: %w", clip.Word(id), clip.Word(key), ErrNoUpload)
 	}
 	return up, nil
 }
@@ -119,7 +121,7 @@ func (u *uploads) part(id, key string, n int, r io.Reader) (int64, string, error
 		err = cerr
 	}
 	if err != nil {
-		return size, "", fmt.Errorf("upload %s part %d: %w", id, n, err)
+		return size, "", fmt.Errorf("upload %s part %d: %w", clip.Word(id), n, err)
 	}
 	etag := quoted(sum)
 	u.mu.Lock()
@@ -137,13 +139,13 @@ func (u *uploads) assemble(id, key string, numbers []int) (io.ReadCloser, error)
 		return nil, err
 	}
 	if len(numbers) == 0 || !slices.IsSorted(numbers) {
-		return nil, fmt.Errorf("upload %s: parts %v: want at least one, in ascending order: %w", id, numbers, ErrBadPart)
+		return nil, fmt.Errorf("upload %s: parts %v: want at least one, in ascending order: %w", clip.Word(id), numbers, ErrBadPart)
 	}
 	u.mu.Lock()
 	for _, n := range numbers {
 		if _, ok := up.parts[n]; !ok {
 			u.mu.Unlock()
-			return nil, fmt.Errorf("upload %s: part %d was not uploaded: %w", id, n, ErrBadPart)
+			return nil, fmt.Errorf("upload %s: part %d was not uploaded: %w", clip.Word(id), n, ErrBadPart)
 		}
 	}
 	u.mu.Unlock()

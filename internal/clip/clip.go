@@ -7,7 +7,11 @@
 package clip
 
 import (
+	"fmt"
+	"io"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -55,4 +59,55 @@ func cut(s string, max int) string {
 		n = max // not UTF-8 anyway: cut where the bound says
 	}
 	return strconv.Quote(s[:n])
+}
+
+// Text returns s for a multi-line message: printable text and newlines
+// and tabs as they are, every other byte (control bytes, invalid UTF-8)
+// as a Go escape, cut once the result reaches max bytes (max ≤ 0:
+// DefaultText) and then followed by "… (N bytes)", N being len(s).
+//
+//	clip.Text("aws: no such key \x1b[2J", 0) // `aws: no such key \x1b[2J`
+func Text(s string, max int) string {
+	if max <= 0 {
+		max = DefaultText
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if b.Len() >= max && i < len(s) {
+			fmt.Fprintf(&b, "… (%d bytes)", len(s))
+			break
+		}
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || r == '\t' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
+}
+
+// DefaultText is Text's bound when none is given: 4 KiB.
+const DefaultText = 4 << 10
+
+// Word is a string argument of a formatted message that comes from
+// outside: %q quotes it with Quote, %s and %v print it as Text does, both
+// bounded by WordMax bytes.
+//
+//	fmt.Sprintf("unknown option %q", clip.Word(arg))
+type Word string
+
+// WordMax bounds a Word: 256 bytes.
+const WordMax = 256
+
+// Format implements fmt.Formatter.
+func (w Word) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		io.WriteString(f, Quote(string(w), WordMax))
+		return
+	}
+	io.WriteString(f, Text(string(w), WordMax))
 }
