@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/leakgate/leakgate/faults"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // plainOperations are the plain protocol's operations, sorted.
@@ -40,14 +42,14 @@ func parsePlain(p *Persona, args []string, getenv func(string) string) (Command,
 	param := func(name string) (string, error) {
 		v := getenv(name)
 		if v == "" {
-			return "", &UsageError{Persona: p.Name, Msg: fmt.Sprintf("%s: %s: %v", op, name, ErrMissingParam), Err: ErrMissingParam}
+			return "", &UsageError{Persona: p.Name, Msg: fmt.Sprintf("%s: %s: %v", clip.Word(op), name, ErrMissingParam), Err: ErrMissingParam}
 		}
 		return v, nil
 	}
 	nameParam := func(name string) (string, error) {
 		v, err := param(name)
 		if err == nil && !nameRE().MatchString(v) {
-			err = &UsageError{Persona: p.Name, Msg: fmt.Sprintf("%s: %s=%q: %v", op, name, v, ErrBadName), Err: ErrBadName}
+			err = &UsageError{Persona: p.Name, Msg: fmt.Sprintf("%s: %s=%q: %v", clip.Word(op), name, clip.Word(v), ErrBadName), Err: ErrBadName}
 		}
 		return v, err
 	}
