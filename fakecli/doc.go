@@ -124,7 +124,9 @@
 //	     source:line:col), fault that does not fit the object. The real aws CLI uses 252 for usage
 //	     errors; leakgate uses 2 everywhere as its usage-error status.
 //	N    a fault's exit status (exit code=N, truncate … exit=N)
-//	124  a "forever" stall reached LEAKGATE_STALL_CAP
+//	124  a fault's stall or slow pacing reached LEAKGATE_STALL_CAP (a forever
+//	     stall always does; a stall for= or a slow rate that would end later
+//	     gives up at the cap)
 //	128+s  ended by SIGTERM, SIGINT or SIGHUP (s = signal number: 143, 130, 129)
 //	SIGPIPE  stdout's reader went away: fakecli dies of SIGPIPE (a shell sees 141), as a real CLI
 //
@@ -132,6 +134,10 @@
 //
 // See the Env constants: LEAKGATE_BUCKET (required), LEAKGATE_FAULTS,
 // LEAKGATE_FAULT_PLAN, LEAKGATE_JOURNAL, LEAKGATE_STALL_CAP, LEAKGATE_RUN.
+// One environment entry holds at most MaxEnvEntry bytes (128 KiB, Linux's
+// MAX_ARG_STRLEN): a launcher checks LEAKGATE_FAULTS with CheckEnv, and a
+// larger plan goes in a LEAKGATE_FAULT_PLAN file. Error messages escape
+// and bound what they quote of argv and names (4 KiB at most).
 //
 // # The bucket
 //
@@ -157,7 +163,8 @@
 //
 //   - read: Script(object as stored) is served on stdout: each step's bytes
 //     (at Step.Rate bytes per second, in chunks of about 20ms), then its pause
-//     (Forever: until killed, at most LEAKGATE_STALL_CAP, then exit 124), then
+//     (Forever: until killed; every pause and pacing at most until
+//     LEAKGATE_STALL_CAP after the start, then exit 124), then
 //     the script's exit status. No rule: the object, exit 0, streamed from
 //     its file 64 KiB at a time, never held whole (a faulty read holds the
 //     object, which Script needs).

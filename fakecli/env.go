@@ -22,9 +22,11 @@ const (
 	// EnvJournal is the path of the journal file (see package journal);
 	// unset means no journal and call number 0.
 	EnvJournal = fakeenv.Journal
-	// EnvStallCap caps "for=forever" stalls, as a Go duration ("10m",
-	// "30s"); default DefaultStallCap. When the cap is reached fakecli
-	// gives up with ExitStallCap, so nothing hangs past a lost cleanup.
+	// EnvStallCap bounds how long a fault may hold an invocation, as a
+	// Go duration ("10m", "30s"), counted from its start; default
+	// DefaultStallCap. A "forever" stall, a finite stall that would end
+	// later, and a slow rate whose transfer would run past it all give up
+	// at the cap with ExitStallCap, so nothing hangs past a lost cleanup.
 	EnvStallCap = fakeenv.StallCap
 	// EnvRun is the run marker (defined by package harness); fakecli only
 	// copies its value into the journal.
@@ -42,7 +44,7 @@ const (
 	ExitOK       = 0   // success
 	ExitFailed   = 1   // the operation failed as the real CLI's would: missing object, nothing listed, object exists
 	ExitUsage    = 2   // usage or set-up error: bad argv, missing env parameter, bad name, bad bucket, handle outside the bucket, bad fault plan, fault does not fit the object
-	ExitStallCap = 124 // a "forever" stall reached EnvStallCap
+	ExitStallCap = 124 // a fault's stall or pacing reached EnvStallCap
 )
 
 // MaxEnvEntry is the most bytes one environment entry ("NAME=value" and

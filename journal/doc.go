@@ -27,8 +27,18 @@
 // the whole line with a single write(2) and unlocks, so lines of concurrent
 // invocations (goroutines or processes) never interleave. [NextCall] numbers
 // invocations across a run with a counter file beside the journal
-// (path + ".seq"), also under flock. The lock is advisory: every writer must
-// go through this package.
+// (path + ".seq"), also under flock; at the largest int it refuses
+// (ErrCounterFull) rather than wrap to a negative number. The lock is
+// advisory: every writer must go through this package. A writer calls
+// [Check] before it starts, so a journal it cannot write (a folder, a
+// device such as /dev/full, a missing folder) is refused up front rather
+// than lost line by line.
+//
+// # Limits
+//
+// [Read] takes lines of up to [MaxLine] (16 MiB) and refuses a longer one
+// with a *LineError naming the file and line; values quoted in its errors
+// are escaped and cut.
 //
 // # Format
 //

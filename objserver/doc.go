@@ -50,8 +50,17 @@
 // expects ("/".join(name.split("/")[2:])).
 //
 // Writes are atomic (a temporary ".objserver-tmp-…" file in the object's
-// folder, then rename); keys that would resolve outside the root are
-// refused as fakecli refuses them (fakecli.Bucket).
+// folder, then rename). Every key, copy source, bucket name and listing
+// prefix resolves inside the root, on every route: one that would resolve
+// outside (a ".." component, raw or percent-encoded, an absolute path, a
+// symlink pointing out) is refused as fakecli refuses it (fakecli.Bucket),
+// 400 InvalidArgument (InvalidParameter on the plain API) naming the key.
+// A listing walks only the folder its prefix names, resolved as a key.
+//
+// An upload body that ends before its Content-Length is 400
+// IncompleteBody, one that stops sending for Config.BodyTimeout 400
+// RequestTimeout, a malformed aws-chunked body 400 InvalidRequest; none
+// stores anything.
 //
 // # Faults on the wire
 //
@@ -68,14 +77,16 @@
 //	                status line
 //	reset after=S   headers with the full Content-Length, S body bytes, RST
 //	stall after=0   nothing is sent for the pause (for=, or until the stall
-//	                cap, the client leaving or Close); then, if the pause was
-//	                finite, the whole response; else the connection drops
+//	                cap, the client leaving or Close); then, if the pause
+//	                ended before the cap, the whole response; else the
+//	                connection drops
 //	stall after=S   headers, S body bytes, the pause, then the rest
 //	truncate …      headers with the full Content-Length, the bytes the
 //	                truncate script writes (record=K: cut inside record K,
 //	                re-gzipped), then FIN: the connection closes before
 //	                Content-Length
-//	slow rate=R     the body paced at R bytes per second (pieces every 20ms)
+//	slow rate=R     the body paced at R bytes per second (pieces every 20ms);
+//	                at the stall cap the connection drops, short
 //	corrupt …       the damaged object, whole, with its own Content-Length
 //	                (the ETag stays the stored object's MD5)
 //
@@ -110,7 +121,21 @@
 //
 // # Limits
 //
-// HTTP/1.1 without TLS, IPv4 loopback for the client lookup, objects read
-// whole into memory (they are a few hundred KiB in leakgate's fixtures),
-// no tags, ACLs or versioning, no authentication.
+// Objects are streamed from their files (a 1 GiB GET peaks at about 9 MB
+// RSS), their MD5 cached per file version; only a fault that rewrites the
+// body (truncate, corrupt, slow, reset or stall after > 0) loads it, and
+// refuses one over MaxFaultBody (256 MiB) with 500, as a fault that does
+// not fit. A client may take Config.ReadHeaderTimeout (10s) to send its
+// headers (at most 64 KiB), pause Config.BodyTimeout (1m) between pieces
+// of a body, and keep an idle connection Config.IdleTimeout (2m); Main's
+// -read-header-timeout, -body-timeout and -idle-timeout set them. No
+// timeout bounds a response: LEAKGATE_STALL_CAP bounds every pause and
+// paced send of a fault, counted from the request's start. An aws-chunked
+// header or trailer line is at most 4 KiB, and at most 64 trailer lines.
+// A journal objserver cannot open for writing (or that is not a regular
+// file) is refused by New. Messages quote outside text escaped and cut
+// (internal/clip).
+//
+// HTTP/1.1 without TLS, IPv4 loopback for the client lookup, no tags,
+// ACLs or versioning, no authentication.
 package objserver
