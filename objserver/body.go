@@ -16,6 +16,10 @@ import (
 // RequestTimeout), never 500.
 var ErrBody = errors.New("request body incomplete")
 
+// ErrTooLarge is wrapped by the errors of a request body longer than
+// Config.MaxBody: 400 EntityTooLarge, nothing stored.
+var ErrTooLarge = errors.New("request body too large")
+
 // requestBody is a request's body with a deadline on each read (the pause
 // between two pieces of the body is bounded, not the whole upload), whose
 // errors say how far it got and wrap ErrBody.
@@ -23,7 +27,8 @@ type requestBody struct {
 	r       io.ReadCloser
 	w       http.ResponseWriter
 	rc      *http.ResponseController
-	timeout time.Duration // 0: none
+	timeout time.Duration // > 0
+	max     int64         // most bytes the body may hold
 	length  int64         // Content-Length; -1 if unknown
 	n       int64         // bytes read so far
 	eof     bool
@@ -33,11 +38,11 @@ type requestBody struct {
 // returns a function to call when the handler is done: it bounds what
 // net/http reads of a body the handler left unread (with the same
 // timeout), so no half-sent body holds the connection.
-func timedBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) (done func()) {
-	if r.Body == nil || r.Body == http.NoBody || timeout <= 0 {
+func timedBody(w http.ResponseWriter, r *http.Request, timeout time.Duration, max int64) (done func()) {
+	if r.Body == nil || r.Body == http.NoBody {
 		return func() {}
 	}
-	b := &requestBody{r: r.Body, w: w, rc: http.NewResponseController(w), timeout: timeout, length: r.ContentLength}
+	b := &requestBody{r: r.Body, w: w, rc: http.NewResponseController(w), timeout: timeout, max: max, length: r.ContentLength}
 	r.Body = b
 	return func() {
 		if !b.eof {
@@ -47,9 +52,20 @@ func timedBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) (d
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
+	if b.length > b.max || b.n > b.max {
+		b.w.Header().Set("Connection", "close")
+		return 0, fmt.Errorf("%w: over %d bytes (Content-Length %d)", ErrTooLarge, b.max, b.length)
+	}
+	if left := b.max + 1 - b.n; int64(len(p)) > left {
+		p = p[:left] // one byte past the bound tells it was crossed
+	}
 	_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
 	n, err := b.r.Read(p)
 	b.n += int64(n)
+	if b.n > b.max && err == nil {
+		b.w.Header().Set("Connection", "close")
+		return 0, fmt.Errorf("%w: over %d bytes", ErrTooLarge, b.max)
+	}
 	switch {
 	case err == nil:
 		return n, nil
@@ -82,10 +98,13 @@ func (b *requestBody) of() string {
 
 func (b *requestBody) Close() error { return b.r.Close() }
 
-// bodyCode is the S3 error code for err, a request body's error (ErrBody
-// or ErrChunked): RequestTimeout, IncompleteBody or InvalidRequest.
+// bodyCode is the S3 error code for err, a request body's error (ErrBody,
+// ErrTooLarge or ErrChunked): EntityTooLarge, RequestTimeout,
+// IncompleteBody or InvalidRequest.
 func bodyCode(err error) string {
 	switch {
+	case errors.Is(err, ErrTooLarge):
+		return "EntityTooLarge"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "RequestTimeout"
 	case errors.Is(err, ErrBody):

@@ -140,3 +140,45 @@ func TestUnwritableJournalIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestBodyOverMaxBodyIs400(t *testing.T) {
+	ts := serve(t, "", func(c *Config) { c.MaxBody = 10 })
+	for _, c := range []struct{ name, path, body string }{
+		{"s3 put", "/b/big", "0123456789A"},
+		{"plain put", AccessURI("b") + "big", "0123456789A"},
+	} {
+		resp, body := ts.mustDo(t, "PUT", c.path, strings.NewReader(c.body))
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "EntityTooLarge") || !strings.Contains(string(body), "over 10 bytes") {
+			t.Errorf("%s: status %d, %s; want 400 EntityTooLarge naming the bound", c.name, resp.StatusCode, body)
+		}
+	}
+	// At the bound it is stored.
+	if resp, body := ts.mustDo(t, "PUT", "/b/fits", strings.NewReader("0123456789")); resp.StatusCode != 200 {
+		t.Errorf("a body at the bound: status %d, %s", resp.StatusCode, body)
+	}
+	if left, _ := os.ReadDir(filepath.Join(ts.root, "b")); len(left) != 1 {
+		t.Errorf("bucket holds %v, want only the object at the bound", left)
+	}
+}
+
+// TestCompletionListingAPartTwiceIsRefused: a completion that lists part 1
+// ten thousand times would open its file ten thousand times and store it
+// ten thousand times over; it is InvalidPart.
+func TestCompletionListingAPartTwiceIsRefused(t *testing.T) {
+	ts := serve(t, "")
+	id, err := ts.uploads.create("b/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := ts.mustDo(t, "PUT", "/b/k?partNumber=1&uploadId="+id, strings.NewReader("part")); resp.StatusCode != 200 {
+		t.Fatalf("UploadPart: %d %s", resp.StatusCode, body)
+	}
+	xml := "<CompleteMultipartUpload>" + strings.Repeat("<Part><PartNumber>1</PartNumber></Part>", 10000) + "</CompleteMultipartUpload>"
+	resp, body := ts.mustDo(t, "POST", "/b/k?uploadId="+id, strings.NewReader(xml))
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "InvalidPart") || !strings.Contains(string(body), "10000 parts: want 1 to 10000, each once, in ascending order") || len(body) > 1024 {
+		t.Errorf("status %d, %d bytes: %.300s; want 400 InvalidPart, short", resp.StatusCode, len(body), body)
+	}
+	if _, err := os.Stat(filepath.Join(ts.root, "b", "k")); err == nil {
+		t.Errorf("the object was stored")
+	}
+}

@@ -33,13 +33,14 @@ var ErrNotLoopback = errors.New("listen address must be loopback (127.0.0.0/8 or
 //
 //	objserver [-listen 127.0.0.1:0] [-addr-file PATH] [-watch-stdin]
 //	          [-read-header-timeout 10s] [-body-timeout 1m] [-idle-timeout 2m]
+//	          [-max-body 5368709120]
 //
 // It serves the bucket folder LEAKGATE_BUCKET with the faults of
 // LEAKGATE_FAULTS, then LEAKGATE_FAULT_PLAN (the same environment as
 // fakecli's), journals every request to LEAKGATE_JOURNAL (refusing to
 // start if it cannot open it for writing), and caps stalls and paced
-// responses at LEAKGATE_STALL_CAP (default 10m). The timeouts are
-// Config's. Once listening it prints its endpoint, "http://127.0.0.1:PORT",
+// responses at LEAKGATE_STALL_CAP (default 10m). The timeouts and
+// -max-body (bytes) are Config's. Once listening it prints its endpoint, "http://127.0.0.1:PORT",
 // as one line on stdout and, with -addr-file, writes the same line to that
 // file (atomically). It runs until SIGTERM, SIGINT or SIGHUP, or with
 // -watch-stdin until stdin ends (so a parent that dies takes it along),
@@ -89,6 +90,7 @@ type options struct {
 	listen, addrFile string
 	watchStdin       bool
 	timeouts         [3]time.Duration // read header, body, idle
+	maxBody          int64
 }
 
 // parseFlags parses Main's flags; code is the exit status if Main must
@@ -102,6 +104,7 @@ func parseFlags(argv []string) (o options, code int) {
 	fl.DurationVar(&o.timeouts[0], "read-header-timeout", DefaultReadHeaderTimeout, "longest a client may take to send a request's headers")
 	fl.DurationVar(&o.timeouts[1], "body-timeout", DefaultBodyTimeout, "longest pause between two pieces of a request body")
 	fl.DurationVar(&o.timeouts[2], "idle-timeout", DefaultIdleTimeout, "longest a kept-alive connection may wait for its next request")
+	fl.Int64Var(&o.maxBody, "max-body", DefaultMaxBody, "most bytes a request body (an object, a part) may hold")
 	if err := fl.Parse(argv[1:]); err != nil {
 		return o, ExitUsage
 	}
@@ -115,6 +118,10 @@ func parseFlags(argv []string) (o options, code int) {
 			return o, ExitUsage
 		}
 	}
+	if o.maxBody <= 0 {
+		fmt.Fprintf(os.Stderr, "objserver: -max-body %d: want a size > 0 in bytes\n", o.maxBody)
+		return o, ExitUsage
+	}
 	return o, -1
 }
 
@@ -124,7 +131,7 @@ func start(o options) (srv *Server, ln net.Listener, endpoint string, err error)
 	if err := checkLoopback(o.listen); err != nil {
 		return nil, nil, "", err
 	}
-	if srv, err = fromEnv(o.timeouts); err != nil {
+	if srv, err = fromEnv(o.timeouts, o.maxBody); err != nil {
 		return nil, nil, "", err
 	}
 	if ln, err = net.Listen("tcp", o.listen); err != nil {
@@ -143,7 +150,7 @@ func start(o options) (srv *Server, ln net.Listener, endpoint string, err error)
 }
 
 // fromEnv builds the server fakecli's environment describes.
-func fromEnv(timeouts [3]time.Duration) (*Server, error) {
+func fromEnv(timeouts [3]time.Duration, maxBody int64) (*Server, error) {
 	plan, err := faults.Parse(fakecli.EnvFaults, os.Getenv(fakecli.EnvFaults))
 	if err != nil {
 		return nil, err
@@ -169,6 +176,7 @@ func fromEnv(timeouts [3]time.Duration) (*Server, error) {
 		ReadHeaderTimeout: timeouts[0],
 		BodyTimeout:       timeouts[1],
 		IdleTimeout:       timeouts[2],
+		MaxBody:           maxBody,
 	})
 }
 

@@ -109,7 +109,7 @@ func (s *Server) plainFail(x *exchange, err error) {
 		s.plainError(x, http.StatusNotFound, "ObjectNotFound", err.Error())
 	case errors.Is(err, fakecli.ErrEscape):
 		s.plainError(x, http.StatusBadRequest, "InvalidParameter", err.Error())
-	case errors.Is(err, ErrBody):
+	case errors.Is(err, ErrBody), errors.Is(err, ErrTooLarge):
 		s.plainError(x, http.StatusBadRequest, bodyCode(err), err.Error())
 	default:
 		s.plainError(x, http.StatusInternalServerError, "InternalServerError", err.Error())

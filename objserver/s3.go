@@ -188,7 +188,7 @@ func (s *Server) s3Fail(x *exchange, key string, err error) {
 		s.s3Error(x, http.StatusNotFound, "NoSuchUpload", err.Error(), key)
 	case errors.Is(err, ErrBadPart):
 		s.s3Error(x, http.StatusBadRequest, "InvalidPart", err.Error(), key)
-	case errors.Is(err, ErrBody), errors.Is(err, ErrChunked):
+	case errors.Is(err, ErrBody), errors.Is(err, ErrChunked), errors.Is(err, ErrTooLarge):
 		s.s3Error(x, http.StatusBadRequest, bodyCode(err), err.Error(), key)
 	case errors.Is(err, errBadDigest):
 		s.s3Error(x, http.StatusBadRequest, "BadDigest", err.Error(), key)
@@ -446,7 +446,7 @@ func (s *Server) s3Complete(x *exchange, bucket, key, handle string) {
 	id := x.r.URL.Query().Get("uploadId")
 	var req completeRequest
 	if err := xml.NewDecoder(io.LimitReader(x.r.Body, 1<<20)).Decode(&req); err != nil {
-		if errors.Is(err, ErrBody) {
+		if errors.Is(err, ErrBody) || errors.Is(err, ErrTooLarge) {
 			s.s3Fail(x, handle, err)
 			return
 		}

@@ -55,6 +55,10 @@ type Config struct {
 	// IdleTimeout bounds how long a kept-alive connection may wait for its
 	// next request; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// MaxBody bounds a request body (an object, a part, a completion
+	// list), in bytes; a longer one is answered 400 EntityTooLarge and
+	// nothing is stored. 0 means DefaultMaxBody.
+	MaxBody int64
 	// Log receives the server's own errors (a journal it cannot write, a
 	// bad request); nil means os.Stderr.
 	Log io.Writer
@@ -66,6 +70,8 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultBodyTimeout       = time.Minute
 	DefaultIdleTimeout       = 2 * time.Minute
+	// DefaultMaxBody is S3's own bound on one PUT: 5 GiB.
+	DefaultMaxBody = 5 << 30
 )
 
 // ErrConfig is wrapped by New's error for a Config field out of range (a
@@ -86,6 +92,7 @@ type Server struct {
 	journal  string
 	stallCap time.Duration
 	timeouts [3]time.Duration // read header, body, idle
+	maxBody  int64
 	log      *log.Logger
 	uploads  *uploads
 
@@ -124,6 +131,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxBody := cfg.MaxBody
+	switch {
+	case maxBody < 0:
+		return nil, fmt.Errorf("%w: max body %d is negative", ErrConfig, maxBody)
+	case maxBody == 0:
+		maxBody = DefaultMaxBody
+	}
 	w := cfg.Log
 	if w == nil {
 		w = os.Stderr
@@ -140,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 		journal:  cfg.Journal,
 		stallCap: stallCap,
 		timeouts: timeouts,
+		maxBody:  maxBody,
 		log:      log.New(w, "objserver: ", 0),
 		uploads:  &uploads{},
 		base:     ctx,
@@ -256,7 +271,7 @@ func (s *Server) track(c net.Conn, add bool) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
-	defer timedBody(w, r, s.timeouts[1])()
+	defer timedBody(w, r, s.timeouts[1], s.maxBody)()
 	rt := s.route(r)
 	x := s.begin(w, r, rt)
 	defer s.finish(x)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -138,8 +137,8 @@ func (u *uploads) assemble(id, key string, numbers []int) (io.ReadCloser, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(numbers) == 0 || !slices.IsSorted(numbers) {
-		return nil, fmt.Errorf("upload %s: parts %v: want at least one, in ascending order: %w", clip.Word(id), numbers, ErrBadPart)
+	if len(numbers) == 0 || len(numbers) > 10000 || !strictlyAscending(numbers) {
+		return nil, fmt.Errorf("upload %s: %d parts: want 1 to 10000, each once, in ascending order: %w", clip.Word(id), len(numbers), ErrBadPart)
 	}
 	u.mu.Lock()
 	for _, n := range numbers {
@@ -187,4 +186,15 @@ func (m *multiFile) Close() error {
 		err = errors.Join(err, f.Close())
 	}
 	return err
+}
+
+// strictlyAscending reports whether every number is larger than the one
+// before: a part listed twice would be opened (and stored) twice.
+func strictlyAscending(numbers []int) bool {
+	for i := 1; i < len(numbers); i++ {
+		if numbers[i] <= numbers[i-1] {
+			return false
+		}
+	}
+	return true
 }
