@@ -167,15 +167,17 @@
 //     LEAKGATE_STALL_CAP after the start, then exit 124), then
 //     the script's exit status. No rule: the object, exit 0, streamed from
 //     its file 64 KiB at a time, never held whole (a faulty read holds the
-//     object, which Script needs).
+//     object, which Script needs, up to MaxFaultObject, 256 MiB; a larger
+//     one does not fit the fault).
 //   - write (op=write): exit after=none exits at once without reading stdin
 //     and stores nothing; exit after=all stores everything, then exits with the
 //     code; exit after=SIZE reads and stores SIZE bytes only. stall reads
 //     After bytes of stdin, pauses (the writer blocks once the pipe is full),
 //     then reads and stores all. slow reads stdin at its rate. Any other kind
-//     (truncate, corrupt) reads all of stdin and stores what Script(stdin)
-//     writes, then exits with its status: truncate after=SIZE stores the first
-//     SIZE bytes.
+//     (truncate, corrupt) reads all of stdin (at most MaxFaultObject) and
+//     stores what Script(stdin) writes, then exits with its status: truncate
+//     after=SIZE stores the first SIZE bytes. Every other upload is streamed
+//     to its temporary file, never held in memory.
 //   - list (op=list): Script(the listing's text) is served; the exit status
 //     is the script's if not 0, else the listing's own.
 //   - move (op=move), create_backup (op=other): the move or mkdir is done,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/leakgate/leakgate/fakecli"
@@ -77,4 +79,47 @@ func firstDiff(got, want []byte) string {
 		}
 	}
 	return "one is a prefix of the other"
+}
+
+// TestUploadsAreStreamed: a 256 MiB upload (no fault, and a fault that
+// does not rewrite it) is stored without holding it in memory: the
+// pipeline's largest process stays far below its size. Before, fakecli
+// read stdin whole (a `yes |` upload grew without bound).
+func TestUploadsAreStreamed(t *testing.T) {
+	t.Parallel()
+	const size, bound = 256 << 20, 64 << 20
+	w := newWorld(t)
+	for i, spec := range []string{"", "exit code=3 after=all op=write", "stall after=1KiB for=1ms op=write"} {
+		key := fmt.Sprintf("b/big%d", i)
+		p := w.start([]string{"bash", "-c", fmt.Sprintf("head -c %d /dev/zero | aws s3 cp - s3://%s", size, key)}, []string{fakecli.EnvFaults + "=" + spec}, nil)
+		r := p.finish(t)
+		if r.code != 0 && !(strings.HasPrefix(spec, "exit") && r.code == 3) {
+			t.Fatalf("%q: exit %d: %s", spec, r.code, r.stderr)
+		}
+		maxRSS := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+		t.Logf("fault %q: largest process of the pipeline: %.1f MiB", spec, float64(maxRSS)/(1<<20))
+		if maxRSS > bound {
+			t.Errorf("fault %q: a process of the pipeline peaked at %d bytes storing %d: the upload was held in memory", spec, maxRSS, size)
+		}
+		if st, err := os.Stat(filepath.Join(w.root, filepath.FromSlash(key))); err != nil || st.Size() != size {
+			t.Errorf("fault %q: stored %v, %v; want %d bytes", spec, st, err, size)
+		}
+		os.Remove(filepath.Join(w.root, filepath.FromSlash(key)))
+	}
+}
+
+// TestFaultOnHugeObjectDoesNotFit: a fault that needs the whole object
+// refuses one over MaxFaultObject (a sparse file) instead of reading it.
+func TestFaultOnHugeObjectDoesNotFit(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.put("b/huge", nil)
+	if err := os.Truncate(filepath.Join(w.root, "b", "huge"), fakecli.MaxFaultObject+1); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(nil, []string{fakecli.EnvFaults + "=truncate after=1"}, "aws", "s3", "cp", "s3://b/huge", "-")
+	checkCode(t, "huge object", r, fakecli.ExitUsage)
+	if !strings.Contains(r.stderr, `aws: fault "truncate after=1" does not fit object s3://b/huge: 268435457 bytes, over the 268435456 it can hold`) {
+		t.Errorf("stderr %q", r.stderr)
+	}
 }

@@ -181,6 +181,9 @@ func (s *session) read(b *Bucket, cmd Command, fault faults.Fault) int {
 	if fault == nil {
 		return s.stream(p, cmd)
 	}
+	if st, err := os.Stat(p); err == nil && st.Size() > MaxFaultObject {
+		return s.fail(ExitUsage, "fault %q does not fit object %s: %d bytes, over the %d it can hold", fault, cmd.Src, st.Size(), MaxFaultObject)
+	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) {
 		return s.fail(ExitFailed, "%s", cmd.Missing)
@@ -342,60 +345,21 @@ func (s *session) write(b *Bucket, cmd Command, fault faults.Fault) int {
 		closeStdout()
 	}
 	in := &countingReader{r: os.Stdin, s: s}
-	var data []byte
-	var err error
-	exit := ExitOK
-	switch f := fault.(type) {
-	case nil:
-		data, err = io.ReadAll(in)
-	case faults.Exit:
-		exit = f.Code
-		switch f.After {
-		case faults.AfterNone:
-			return s.fail(f.Code, "fault %q: exit status %d without reading stdin", fault, f.Code)
-		case faults.AfterAll:
-			data, err = io.ReadAll(in)
-		default:
-			data, err = readN(in, int64(f.After))
-		}
-	case faults.Stall:
-		if data, err = readN(in, int64(f.After)); err == nil {
-			if code, ok := s.stall(f.For, fault); !ok {
-				return code
-			}
-			var rest []byte
-			rest, err = io.ReadAll(in)
-			data = append(data, rest...)
-		}
-	case faults.Slow:
-		in.rate, in.chunk, in.start = int64(f.Rate), pacedChunk(int64(f.Rate)), time.Now()
-		data, err = io.ReadAll(in)
-	default:
-		if data, err = io.ReadAll(in); err == nil {
-			var sc faults.Script
-			if sc, code, ok = s.script(fault, data, "the upload to "+cmd.Src); !ok {
-				return code
-			}
-			var stored bytes.Buffer
-			for _, st := range sc.Steps {
-				stored.Write(st.Write)
-			}
-			data, exit = stored.Bytes(), sc.Exit
-		}
+	src, exit, code, ok := s.upload(in, fault, cmd)
+	if !ok {
+		return code
 	}
-	if errors.Is(err, errStallCap) {
+	_, err := writeAtomic(p, src, cmd.Exclusive, s.setTemp)
+	switch {
+	case errors.Is(err, errStallCap):
 		return s.capped(fault, err)
-	}
-	if errors.Is(err, faults.ErrDoesNotFit) {
+	case errors.Is(err, faults.ErrDoesNotFit):
 		return s.fail(ExitUsage, "fault %q does not fit the upload to %s: %v", fault, cmd.Src, err)
-	}
-	if err != nil {
+	case errors.Is(err, errStdin):
 		return s.fail(ExitFailed, "%s: read stdin: %v", cmd.Src, err)
-	}
-	if _, err := writeAtomic(p, bytes.NewReader(data), cmd.Exclusive, s.setTemp); err != nil {
-		if cmd.Exclusive && errors.Is(err, fs.ErrExist) {
-			return s.fail(ExitFailed, "%s: object already exists", cmd.Src)
-		}
+	case cmd.Exclusive && errors.Is(err, fs.ErrExist):
+		return s.fail(ExitFailed, "%s: object already exists", cmd.Src)
+	case err != nil:
 		return s.fail(ExitFailed, "%s: store: %v", cmd.Src, err)
 	}
 	if exit != ExitOK {
@@ -404,14 +368,95 @@ func (s *session) write(b *Bucket, cmd Command, fault faults.Fault) int {
 	return ExitOK
 }
 
-// readN reads exactly n bytes; fewer before EOF is an ErrDoesNotFit error.
-func readN(r io.Reader, n int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, n))
-	if err == nil && int64(len(data)) < n {
-		err = fmt.Errorf("stdin ended after %d bytes, before byte %d: %w", len(data), n, faults.ErrDoesNotFit)
+// MaxFaultObject bounds what a fault that rewrites bytes holds in memory:
+// the object of a faulty read, the upload of a truncate or corrupt write.
+// 256 MiB; a larger one does not fit the fault (exit 2). Reads without a
+// fault and every other upload are streamed.
+const MaxFaultObject = 256 << 20
+
+// upload is what write stores, streamed from in as fault says, and the
+// exit status after storing it; ok is false if the invocation already
+// ended with code. Errors reading stdin wrap errStdin.
+func (s *session) upload(in *countingReader, fault faults.Fault, cmd Command) (src io.Reader, exit, code int, ok bool) {
+	stdin := stdinReader{in}
+	switch f := fault.(type) {
+	case nil:
+		return stdin, ExitOK, 0, true
+	case faults.Exit:
+		switch f.After {
+		case faults.AfterNone:
+			return nil, 0, s.fail(f.Code, "fault %q: exit status %d without reading stdin", fault, f.Code), false
+		case faults.AfterAll:
+			return stdin, f.Code, 0, true
+		}
+		return &exactReader{r: io.LimitReader(stdin, int64(f.After)), want: int64(f.After)}, f.Code, 0, true
+	case faults.Stall:
+		head, err := io.ReadAll(&exactReader{r: io.LimitReader(stdin, int64(f.After)), want: int64(f.After)})
+		if err != nil {
+			return &errReader{err}, ExitOK, 0, true
+		}
+		if code, ok := s.stall(f.For, fault); !ok {
+			return nil, 0, code, false
+		}
+		return io.MultiReader(bytes.NewReader(head), stdin), ExitOK, 0, true
+	case faults.Slow:
+		in.rate, in.chunk, in.start = int64(f.Rate), pacedChunk(int64(f.Rate)), time.Now()
+		return stdin, ExitOK, 0, true
 	}
-	return data, err
+	data, err := io.ReadAll(io.LimitReader(stdin, MaxFaultObject+1))
+	if err != nil {
+		return &errReader{err}, ExitOK, 0, true
+	}
+	if len(data) > MaxFaultObject {
+		return nil, 0, s.fail(ExitUsage, "fault %q does not fit the upload to %s: over %d bytes, the most it can hold", fault, cmd.Src, MaxFaultObject), false
+	}
+	sc, code, ok := s.script(fault, data, "the upload to "+cmd.Src)
+	if !ok {
+		return nil, 0, code, false
+	}
+	var stored bytes.Buffer
+	for _, st := range sc.Steps {
+		stored.Write(st.Write)
+	}
+	return &stored, sc.Exit, 0, true
 }
+
+// errStdin is wrapped by the errors of reading stdin (rather than storing).
+var errStdin = errors.New("stdin")
+
+// stdinReader tags its reader's errors with errStdin, except io.EOF and
+// those of the stall cap.
+type stdinReader struct{ r io.Reader }
+
+func (s stdinReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, errStallCap) && !errors.Is(err, errStdin) {
+		err = fmt.Errorf("%w: %w", errStdin, err)
+	}
+	return n, err
+}
+
+// exactReader reads r, which must yield want bytes: fewer before EOF is an
+// ErrDoesNotFit error.
+type exactReader struct {
+	r    io.Reader
+	want int64
+	got  int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.got += int64(n)
+	if err == io.EOF && e.got < e.want {
+		err = fmt.Errorf("stdin ended after %d bytes, before byte %d: %w", e.got, e.want, faults.ErrDoesNotFit)
+	}
+	return n, err
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e *errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // countingReader counts what it reads into the session, optionally pacing
 // reads at rate bytes per second.
