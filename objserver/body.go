@@ -42,9 +42,14 @@ func timedBody(w http.ResponseWriter, r *http.Request, timeout time.Duration, ma
 	if r.Body == nil || r.Body == http.NoBody {
 		return func() {}
 	}
-	b := &requestBody{r: r.Body, w: w, rc: http.NewResponseController(w), timeout: timeout, max: max, length: r.ContentLength}
+	orig := r.Body
+	b := &requestBody{r: orig, w: w, rc: http.NewResponseController(w), timeout: timeout, max: max, length: r.ContentLength}
 	r.Body = b
 	return func() {
+		// net/http looks at the body's own type after the handler (an
+		// unanswered "Expect: 100-continue" is not discarded, so no
+		// 100 Continue follows the final response).
+		r.Body = orig
 		if !b.eof {
 			_ = b.rc.SetReadDeadline(time.Now().Add(b.timeout))
 		}

@@ -182,3 +182,27 @@ func TestCompletionListingAPartTwiceIsRefused(t *testing.T) {
 		t.Errorf("the object was stored")
 	}
 }
+
+// TestRefusedExpectContinueSendsNoLateContinue: a PUT that waits for
+// "100 Continue" and is answered at once (a status fault) gets its final
+// response and nothing after it, never a 100 Continue.
+func TestRefusedExpectContinueSendsNoLateContinue(t *testing.T) {
+	ts := serve(t, "status code=503 op=write")
+	c := rawConn(t, ts, "PUT /b/k HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	r := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	rest, _ := io.ReadAll(r)
+	if len(rest) > 0 {
+		t.Errorf("after the 503 the server sent %q", rest)
+	}
+}
