@@ -1,8 +1,6 @@
 package fakecli
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/leakgate/leakgate/fakecli/fakeenv"
@@ -47,32 +45,14 @@ const (
 	ExitStallCap = 124 // a fault's stall or pacing reached EnvStallCap
 )
 
-// MaxEnvEntry is the most bytes one environment entry ("NAME=value" and
-// its terminating NUL) may hold for exec to accept it: Linux's
-// MAX_ARG_STRLEN, 32 pages of 4 KiB. A longer entry makes every exec of
-// the child fail with "argument list too long" (E2BIG).
-const MaxEnvEntry = 32 * 4096
+// MaxEnvEntry, ErrEnvTooBig and CheckEnv are fakeenv's (see there): the
+// limit of one environment entry, checked before a launcher sets one.
+const MaxEnvEntry = fakeenv.MaxEnvEntry
 
 // ErrEnvTooBig is wrapped by CheckEnv for an entry exec would refuse.
-var ErrEnvTooBig = errors.New("too big for the environment")
+var ErrEnvTooBig = fakeenv.ErrEnvTooBig
 
-// CheckEnv checks that the environment entry name=value can be passed to
-// a child (see MaxEnvEntry). Its error names the variable, its size and
-// the limit; for EnvFaults it points at EnvFaultPlan, a file that holds
-// the same rules without limit. A launcher calls it before it sets the
-// variable, so the user never meets the bare "fork/exec …: argument list
-// too long":
+// CheckEnv is fakeenv.CheckEnv:
 //
 //	if err := fakecli.CheckEnv(fakecli.EnvFaults, spec); err != nil { return err }
-func CheckEnv(name, value string) error {
-	n := len(name) + 1 + len(value) + 1
-	if n <= MaxEnvEntry {
-		return nil
-	}
-	hint := ""
-	if name == EnvFaults {
-		hint = fmt.Sprintf("; put the rules in a file and pass that with --fault-plan FILE (%s)", EnvFaultPlan)
-	}
-	return fmt.Errorf("%s=… is %d bytes, over the %d bytes one environment variable may hold (Linux MAX_ARG_STRLEN, name and = included)%s: %w",
-		name, n-1, MaxEnvEntry-1, hint, ErrEnvTooBig)
-}
+func CheckEnv(name, value string) error { return fakeenv.CheckEnv(name, value) }

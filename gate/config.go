@@ -117,7 +117,7 @@ func (c Config) withDefaults() (Config, error) {
 		if _, err := faults.Parse("faults", c.Faults); err != nil {
 			return c, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-		if err := fakecli.CheckEnv(fakecli.EnvFaults, c.Faults); err != nil {
+		if err := fakeenv.CheckEnv(fakeenv.Faults, c.Faults); err != nil {
 			return c, fmt.Errorf("%w: --faults: %w", ErrConfig, err)
 		}
 	}

@@ -5,8 +5,13 @@
 //
 // They are defined here and nowhere else; fakecli's EnvBucket, EnvFaults,
 // EnvFaultPlan, EnvJournal and EnvStallCap are these. A leaf package: it
-// imports nothing.
+// imports only the standard library.
 package fakeenv
+
+import (
+	"errors"
+	"fmt"
+)
 
 const (
 	// Bucket is the bucket root folder fakecli serves (required). Every
@@ -23,3 +28,33 @@ const (
 	// StallCap caps "for=forever" stalls, as a Go duration ("10m", "30s").
 	StallCap = "LEAKGATE_STALL_CAP"
 )
+
+// MaxEnvEntry is the most bytes one environment entry ("NAME=value" and
+// its terminating NUL) may hold for exec to accept it: Linux's
+// MAX_ARG_STRLEN, 32 pages of 4 KiB. A longer entry makes every exec of
+// the child fail with "argument list too long" (E2BIG).
+const MaxEnvEntry = 32 * 4096
+
+// ErrEnvTooBig is wrapped by CheckEnv for an entry exec would refuse.
+var ErrEnvTooBig = errors.New("too big for the environment")
+
+// CheckEnv checks that the environment entry name=value can be passed to
+// a child (see MaxEnvEntry). Its error names the variable, its size and
+// the limit; for Faults it points at FaultPlan, a file that holds
+// the same rules without limit. A launcher calls it before it sets the
+// variable, so the user never meets the bare "fork/exec …: argument list
+// too long":
+//
+//	if err := fakeenv.CheckEnv(fakeenv.Faults, spec); err != nil { return err }
+func CheckEnv(name, value string) error {
+	n := len(name) + 1 + len(value) + 1
+	if n <= MaxEnvEntry {
+		return nil
+	}
+	hint := ""
+	if name == Faults {
+		hint = fmt.Sprintf("; put the rules in a file and pass that with --fault-plan FILE (%s)", FaultPlan)
+	}
+	return fmt.Errorf("%s=… is %d bytes, over the %d bytes one environment variable may hold (Linux MAX_ARG_STRLEN, name and = included)%s: %w",
+		name, n-1, MaxEnvEntry-1, hint, ErrEnvTooBig)
+}
