@@ -16,7 +16,7 @@ SUBJECT := subjects/tokio-restore
 # when `make rust-subject` has installed them.
 SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore fuzz fuzz-cli
+.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore fuzz
 
 all: build
 
@@ -88,7 +88,11 @@ FUZZ_TARGETS := \
 	./restore/manifest:FuzzParseEpochEnding \
 	./restore/manifest:FuzzParseMetadata \
 	./restore/record:FuzzReader \
-	./restore/ledger:FuzzDecode
+	./restore/ledger:FuzzDecode \
+	./objserver:FuzzChunkedReader \
+	./objserver:FuzzS3Request \
+	./fakecli:FuzzPersonaParse \
+	./journal:FuzzRead
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
@@ -108,18 +112,6 @@ unit:
 
 ## test: what CI runs (.ci/run): vet, unit tests, then the scenarios
 test: vet unit scenarios
-
-## fuzz-cli: the fuzz targets of fakecli, objserver and journal, each for
-## FUZZ_CLI_TIME (not part of make test). FUZZ_TARGETS_CLI lists them as
-## "package:FuzzName"; each also runs over its seed corpus
-## (PACKAGE/testdata/fuzz/FuzzName) in the plain unit tests.
-FUZZ_TARGETS_CLI := ./objserver:FuzzChunkedReader ./objserver:FuzzS3Request ./fakecli:FuzzPersonaParse ./journal:FuzzRead
-FUZZ_CLI_TIME    ?= 30s
-fuzz-cli:
-	@for t in $(FUZZ_TARGETS_CLI); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZ_CLI_TIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_CLI_TIME) $$pkg || exit 1; \
-	done
 
 clean:
 	rm -rf bin $(OUT) $(SUBJECT)/target

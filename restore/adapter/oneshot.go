@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leakgate/leakgate/internal/clip"
 )
 
 // DefaultMaxOutput is the bound on what list_metadata_files and
@@ -124,17 +126,12 @@ func FormatBytes(n int64) string {
 const maxQuoted = 120
 
 // Quote renders text that came from outside (a command's output, a handle)
-// for an error message: Go-quoted, so control bytes and invalid UTF-8 show
+// for an error message through internal/clip: Go-quoted, so control bytes and invalid UTF-8 show
 // as escapes, and cut to its first 120 bytes with the full length noted.
 //
 //	adapter.Quote("metadata/a.meta") // `"metadata/a.meta"`
 //	adapter.Quote(strings.Repeat("y\n", 1e6)) // `"y\ny\n…"… (2000000 bytes)`
-func Quote(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:maxQuoted]) + "… (" + strconv.Itoa(len(s)) + " bytes)"
-}
+func Quote(s string) string { return clip.Quote(s, maxQuoted) }
 
 // readReady appends to out what stdout holds right now, up to limit bytes
 // in all, without waiting: it reads only while poll(2) says the pipe is
