@@ -8,6 +8,10 @@ OUT     := reports/out
 GINKGO_FLAGS ?=
 # Parallel processes for the scenarios (ginkgo -procs).
 PROCS   ?= 2
+# One stable part of the scenarios, i/n (e.g. SHARD=2/4): n jobs with
+# i = 1…n run every spec once; merge their reports with
+# bin/leakgate summary -html index.html -findings FINDINGS.md a.json b.json …
+SHARD   ?=
 
 # cargo for the Rust/tokio test subject: PATH's, else rustup's default home.
 CARGO   ?= $(shell command -v cargo 2>/dev/null || ls $(HOME)/.cargo/bin/cargo 2>/dev/null)
@@ -16,7 +20,7 @@ SUBJECT := subjects/tokio-restore
 # when `make rust-subject` has installed them.
 SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore fuzz
+.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore fuzz browser install-browser
 
 all: build
 
@@ -51,18 +55,34 @@ real-clis:
 	@.ci/install-real-clis
 
 ## scenarios: the main job — the fault × policy × config matrix; writes
-## reports/out/{scenarios.json,junit.xml,summary.md} and prints the summary.
+## reports/out/{scenarios.json,junit.xml,summary.md,index.html,FINDINGS.md}
+## and prints the summary. SHARD=i/n runs one stable part of it.
 scenarios: build
 	@mkdir -p $(OUT)
-	@rm -f $(OUT)/scenarios.json $(OUT)/junit.xml $(OUT)/summary.md
+	@rm -f $(OUT)/scenarios.json $(OUT)/junit.xml $(OUT)/summary.md $(OUT)/index.html $(OUT)/FINDINGS.md
 	@status=0; \
-	$(GINKGO) -procs=$(PROCS) --timeout=30m --poll-progress-after=120s \
+	LEAKGATE_SHARD=$(SHARD) $(GINKGO) -procs=$(PROCS) --timeout=30m --poll-progress-after=120s \
 		--output-dir=$(OUT) --json-report=scenarios.json --junit-report=junit.xml \
 		$(GINKGO_FLAGS) ./scenarios || status=$$?; \
 	if [ -f $(OUT)/scenarios.json ]; then \
-		bin/leakgate summary -o $(OUT)/summary.md $(OUT)/scenarios.json || status=$${status:-1}; \
+		bin/leakgate summary -o $(OUT)/summary.md -html $(OUT)/index.html -findings $(OUT)/FINDINGS.md \
+			$(OUT)/scenarios.json || status=$${status:-1}; \
+		echo "wrote $(OUT)/index.html ($$(wc -c < $(OUT)/index.html) bytes) and $(OUT)/FINDINGS.md"; \
 	else echo "no report written: $(OUT)/scenarios.json is missing" >&2; [ $$status -ne 0 ] || status=1; fi; \
 	exit $$status
+
+## install-browser: Debian's chromium for the browser spec (label browser),
+## installed with apt-get when missing (root or passwordless sudo).
+install-browser:
+	@.ci/install-browser
+
+## browser: opens the index.html `make scenarios` wrote in headless
+## Chromium (the spec labelled browser): no console errors, every family's
+## grid, a leaky cell's chart and tree; screenshots in reports/out/.
+## Without Chromium it skips and says why; LEAKGATE_BROWSER=require fails.
+browser:
+	@test -f $(OUT)/index.html || { echo "no $(OUT)/index.html: run make scenarios first" >&2; exit 1; }
+	LEAKGATE_BROWSER_PAGE=$(abspath $(OUT))/index.html $(GINKGO) --label-filter=browser ./scenarios
 
 ## bench: the benchmarks; each package's benchmarks merge their figures
 ## (e.g. snapshot_ratio_to_floor_0/_100/_1000 from ./harness;
@@ -110,8 +130,9 @@ vet:
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /scenarios)
 
-## test: what CI runs (.ci/run): vet, unit tests, then the scenarios
-test: vet unit scenarios
+## test: what CI runs (.ci/run): vet, unit tests, the scenarios, then the
+## browser check of the report they wrote
+test: vet unit scenarios browser
 
 clean:
 	rm -rf bin $(OUT) $(SUBJECT)/target

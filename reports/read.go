@@ -31,6 +31,14 @@ type Spec struct {
 	Failure string
 	// Location is the file:line of the failure, or of the spec.
 	Location string
+	// Declared is the file:line where the spec is declared.
+	Declared string
+	// Leaf is the spec's own text (the It or table entry), without its
+	// containers.
+	Leaf string
+	// Detail holds the spec's other report entries, decoded: timeline,
+	// peak, counts at return, expectation, attribution and the rest as text.
+	Detail Detail
 }
 
 // Passed reports whether the spec passed.
@@ -97,6 +105,8 @@ func specOf(sr types.SpecReport) (Spec, error) {
 		State:    sr.State.String(),
 		RunTime:  sr.RunTime,
 		Location: sr.LeafNodeLocation.String(),
+		Leaf:     sr.LeafNodeText,
+		Declared: sr.LeafNodeLocation.String(),
 	}
 	for _, l := range sr.Labels() {
 		k, v := splitLabel(l)
@@ -109,6 +119,9 @@ func specOf(sr types.SpecReport) (Spec, error) {
 	}
 	for _, e := range sr.ReportEntries {
 		if e.Name != EntryName {
+			if err := s.Detail.add(e); err != nil {
+				return Spec{}, fmt.Errorf("spec %q: %w", s.Text, err)
+			}
 			continue
 		}
 		var l Leaks

@@ -3,6 +3,8 @@ package scenarios_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"os"
 	"testing"
 	"time"
@@ -29,10 +31,52 @@ func TestScenarios(t *testing.T) {
 	// the next spec in the background: two fds of this process appearing in
 	// the middle of a measured spec. Our specs capture their children's
 	// output themselves, so interception is off.
+	if err := shard.parse(os.Getenv(shardEnv)); err != nil {
+		t.Fatalf("%s: %v", shardEnv, err)
+	}
 	suiteConfig, reporterConfig := GinkgoConfiguration()
 	suiteConfig.OutputInterceptorMode = "none"
 	RunSpecs(t, "leakgate scenarios", suiteConfig, reporterConfig)
 }
+
+// shardEnv runs one stable part of the suite: LEAKGATE_SHARD=i/n (make
+// scenarios SHARD=i/n) runs the specs whose full text hashes (FNV-1a) to i-1
+// modulo n and skips the rest, so n jobs with i = 1…n run every spec exactly
+// once; `leakgate summary` merges their reports. The specs of an Ordered
+// container go together, by the text of their outermost container.
+const shardEnv = "LEAKGATE_SHARD"
+
+var shard shardSpec
+
+type shardSpec struct{ i, n uint32 }
+
+func (s *shardSpec) parse(v string) error {
+	if v == "" {
+		*s = shardSpec{1, 1}
+		return nil
+	}
+	if _, err := fmt.Sscanf(v, "%d/%d", &s.i, &s.n); err != nil || s.n == 0 || s.i < 1 || s.i > s.n || fmt.Sprintf("%d/%d", s.i, s.n) != v {
+		return fmt.Errorf("%q is not i/n with 1 ≤ i ≤ n", v)
+	}
+	return nil
+}
+
+// holds reports whether the current spec is in this shard.
+func (s shardSpec) holds(r SpecReport) bool {
+	key := r.FullText()
+	if r.IsInOrderedContainer && len(r.ContainerHierarchyTexts) > 0 {
+		key = r.ContainerHierarchyTexts[0]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return h.Sum32()%s.n == s.i-1
+}
+
+var _ = BeforeEach(func() {
+	if !shard.holds(CurrentSpecReport()) {
+		Skip(fmt.Sprintf("not in shard %d/%d (%s)", shard.i, shard.n, shardEnv))
+	}
+})
 
 // w is the world every spec shares: built once by process 1, read by all.
 var w world

@@ -1,6 +1,10 @@
 package scenarios_test
 
 import (
+	"fmt"
+	"strings"
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/leakgate/leakgate/harness"
@@ -33,12 +37,12 @@ func (s *specRun) stopSampling() {
 		return
 	}
 	s.stopped = true
+	stop := time.Now()
 	tl := s.sampler.Stop()
 	AddReportEntry(timelineEntry, tl, ReportEntryVisibilityFailureOrVerbose)
-	spawned := 0
-	if invs, err := journal.Read(s.journal); err == nil {
-		spawned = len(invs)
-	}
+	invs, _ := journal.Read(s.journal)
+	spawned := len(invs)
+	AddReportEntry(reports.EventsEntry, events(tl, stop, invs), ReportEntryVisibilityFailureOrVerbose)
 	AddReportEntry(peakEntry, reports.Leaks{
 		Children: tl.Peak.Children,
 		Zombies:  tl.Peak.Zombies,
@@ -46,6 +50,40 @@ func (s *specRun) stopSampling() {
 		FDs:      tl.Peak.FDs,
 		Spawned:  spawned,
 	})
+}
+
+// events marks on the timeline's clock the fault's call (its start, and its
+// end if it ended: the first error; a stalled call never ends, the read
+// timeout fails it) and the run's return, an abort after a fault (sampling
+// stopped at stop).
+// The clock's origin is estimated from the last sample, which came at most
+// one interval before stop.
+func events(tl harness.Timeline, stop time.Time, invs []journal.Invocation) []reports.Event {
+	if len(tl.Points) == 0 {
+		return nil
+	}
+	end := tl.Points[len(tl.Points)-1].At
+	start := stop.Add(-end)
+	var out []reports.Event
+	returned := "run returned"
+	// The fault: the first faulted call, not counting slow (the backdrop
+	// that paces later manifests is no error).
+	var faulted *journal.Invocation
+	for i, inv := range invs {
+		if kind, _, _ := strings.Cut(inv.Fault, " "); kind != "" && kind != "slow" {
+			faulted = &invs[i]
+			break
+		}
+	}
+	if inv := faulted; inv != nil {
+		kind, _, _ := strings.Cut(inv.Fault, " ")
+		out = append(out, reports.Event{Name: fmt.Sprintf("fault %s: call %d starts", kind, inv.Call), At: max(inv.Start.Sub(start), 0)})
+		if inv.Ended {
+			out = append(out, reports.Event{Name: fmt.Sprintf("first error: call %d ends, exit %d", inv.Call, inv.Exit), At: max(inv.End.Sub(start), 0)})
+		}
+		returned = "abort: run returned"
+	}
+	return append(out, reports.Event{Name: returned, At: end})
 }
 
 // facts is what the spec's fakecli journal says of each invocation: its
@@ -67,6 +105,7 @@ func (s *specRun) facts() []harness.Fact {
 // reportAttribution records the leak report of settled leaks, if any.
 func (s *specRun) reportAttribution(l harness.Leaks) {
 	if !l.Empty() {
-		AddReportEntry(attributionEntry, l.String(), ReportEntryVisibilityFailureOrVerbose)
+		// The value's JSON holds the processes and fds; its text the report.
+		AddReportEntry(attributionEntry, l, ReportEntryVisibilityFailureOrVerbose)
 	}
 }

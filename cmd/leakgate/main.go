@@ -2,7 +2,7 @@
 // and cleans up after runs.
 //
 //	leakgate run [flags] -- CMD ARGS…
-//	leakgate summary [-o summary.md] reports/out/scenarios.json
+//	leakgate summary [-o summary.md] [-html index.html] [-findings FINDINGS.md] REPORT.json…
 //	leakgate sweep [-dry-run] [-timeout 10s] RUN
 //	leakgate explore [flags] -- CMD ARGS…   (see explore.go)
 //
@@ -16,8 +16,10 @@
 // be started. What counts as a leak is package gate's contract: see
 // `go doc github.com/leakgate/leakgate/gate`.
 //
-// summary prints the fault × policy matrix of a Ginkgo JSON report as
-// Markdown (and writes it to -o); it exits 1 if the report shows a failure.
+// summary prints the fault × policy matrix of Ginkgo JSON reports as
+// Markdown (and writes it to -o), the HTML report (-html) and the audit's
+// findings as measured (-findings); several reports (the shards of one run)
+// are merged into one first. It exits 1 if the reports show a failure.
 // sweep ends every process of one run, anywhere on the machine: RUN is a
 // whole run id or a prefix of one that ends at a component boundary ('/'
 // or '.') and names one run (with the runs nested under it); it lists what
@@ -42,7 +44,8 @@ func main() {
 
 const usage = `usage:
   leakgate run [flags] -- CMD ARGS…        run CMD under the leak gate ('leakgate run -h' for flags)
-  leakgate summary [-o FILE] REPORT.json   print the scenario matrix of a ginkgo JSON report
+  leakgate summary [-o FILE] [-html FILE] [-findings FILE] REPORT.json…
+                                           print the scenario matrix of ginkgo JSON reports (merged)
   leakgate sweep [-dry-run] [-timeout D] RUN  end every process tagged with one run (SIGTERM, then SIGKILL)
   leakgate explore [flags] -- CMD ARGS…    search fault plans for leaks and wrong results, shrink what fails ('leakgate explore -h')
 `
@@ -110,10 +113,18 @@ func summary(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "also write the summary to `FILE`")
-	if err := parse(fs, args, 1); err != nil {
-		return err
+	html := fs.String("html", "", "write the self-contained HTML report to `FILE` (e.g. reports/out/index.html)")
+	findings := fs.String("findings", "", "write the audit findings, as measured, to `FILE` (e.g. reports/out/FINDINGS.md)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	results, err := reports.Read(fs.Arg(0))
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: summary takes one or more REPORT.json (several are merged, e.g. shards of one run)", errUsage)
+	}
+	results, err := reports.ReadAll(fs.Args()...)
 	if err != nil {
 		return err
 	}
@@ -121,6 +132,16 @@ func summary(args []string, stdout, stderr io.Writer) error {
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
 			return fmt.Errorf("write summary: %w", err)
+		}
+	}
+	if *html != "" {
+		if err := reports.WriteHTML(*html, results); err != nil {
+			return err
+		}
+	}
+	if *findings != "" {
+		if err := reports.WriteFindings(*findings, results); err != nil {
+			return err
 		}
 	}
 	fmt.Fprint(stdout, text)

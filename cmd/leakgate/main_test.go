@@ -34,7 +34,7 @@ func leakgate(args ...string) (int, string, string) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"nope"}, {"summary"}, {"summary", "a", "b"}, {"sweep"}, {"sweep", ""}, {"summary", "-x", "r.json"}} {
+	for _, args := range [][]string{nil, {"nope"}, {"summary"}, {"sweep"}, {"sweep", ""}, {"summary", "-x", "r.json"}} {
 		if code, _, stderr := leakgate(args...); code != 2 || !strings.Contains(stderr, "usage") {
 			t.Errorf("leakgate %q: exit %d, stderr %q; want 2 and the usage", args, code, stderr)
 		}
@@ -61,6 +61,27 @@ func TestSummary(t *testing.T) {
 	}
 	if written, _ := os.ReadFile(md); string(written) != out {
 		t.Errorf("-o file differs from stdout")
+	}
+
+	// Two reports (shards) merged; the HTML page and the findings written.
+	other := filepath.Join(dir, "shard2.json")
+	suites[0].SpecReports[0].LeafNodeText = "another cell"
+	suites[0].SpecReports[0].LeafNodeLabels = []string{"fault:stall", "policy:killgroup", "config:s3"}
+	data, _ = json.Marshal(suites)
+	os.WriteFile(other, data, 0o644)
+	page, findings := filepath.Join(dir, "out", "index.html"), filepath.Join(dir, "out", "FINDINGS.md")
+	code, out, stderr = leakgate("summary", "-html", page, "-findings", findings, report, other)
+	if code != 0 {
+		t.Fatalf("two reports: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "| stall | ✓ 3/0/0/1 · 40 | ✓ 3/0/0/1 · 40 |") || !strings.Contains(out, "2 specs: 2 passed") {
+		t.Errorf("merged summary lacks both cells:\n%s", out)
+	}
+	if html, err := os.ReadFile(page); err != nil || !strings.Contains(string(html), `data-family="restore"`) {
+		t.Errorf("-html: %v\n%.300s", err, html)
+	}
+	if md, err := os.ReadFile(findings); err != nil || !strings.Contains(string(md), "# Findings") {
+		t.Errorf("-findings: %v\n%.300s", err, md)
 	}
 
 	suites[0].SuiteSucceeded = false

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/reports"
 )
 
 // errNothingRan marks a command that could not be started: exit 2.
@@ -74,7 +75,7 @@ var guardExe string
 
 // runFlags are `leakgate run`'s flags beyond gate.Config.
 type runFlags struct {
-	personas, fakecli, json, output string
+	personas, fakecli, json, output, html string
 }
 
 // runCmd is `leakgate run [flags] -- CMD ARGS…`.
@@ -117,6 +118,11 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := report.write(rep, stdout); err != nil {
 		return err
 	}
+	if f.html != "" {
+		if err := reports.WriteGateHTML(f.html, rep, args); err != nil {
+			return fmt.Errorf("run: --html: %w", err)
+		}
+	}
 	if !rep.Pass {
 		return errFailed
 	}
@@ -141,6 +147,7 @@ func parseRun(args []string, stderr io.Writer) (gate.Config, runFlags, error) {
 	fs.DurationVar(&c.FDQuiet, "fd-quiet", gate.DefaultFDQuiet, "when the command's exit cannot be traced: judge its fds only if it was at rest this long at its last sample")
 	fs.Var((*regexps)(&c.IgnoreFDs), "ignore-fd", "never count an fd whose readlink target matches `REGEXP` (repeatable)")
 	fs.BoolVar(&c.RequireSuccess, "require-success", false, "fail the gate if the command exits non-zero or dies of a signal")
+	fs.StringVar(&f.html, "html", "", "also write the report as a self-contained HTML page (timeline, process tree) to `FILE`")
 	fs.StringVar(&f.json, "json", "", "write the report as JSON to `FILE` (\"-\": to stdout, and the command's stdout to stderr)")
 	fs.StringVar(&f.output, "command-output", "", "send the command's stdout and stderr to `FILE` (default: leakgate's own)")
 	fs.Usage = func() {
