@@ -85,7 +85,8 @@ browser:
 	LEAKGATE_BROWSER_PAGE=$(abspath $(OUT))/index.html $(GINKGO) --label-filter=browser ./scenarios
 
 ## bench: the benchmarks; each package's benchmarks merge their figures
-## (e.g. snapshot_ratio_to_floor_0/_100/_1000 from ./harness;
+## (e.g. snapshot_ratio_to_floor_0/_100/_1000 and, beside 5,000 unrelated
+## processes, snapshot_ratio_to_tree_0/_100/_1000 from ./harness;
 ## restore_throughput_ratio_vs_cat, restore_mb_per_s, restore_peak_rss_bytes
 ## from ./bench, about a minute) into
 ## reports/out/bench.json through reports.MergeBench, told the file by

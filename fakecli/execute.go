@@ -213,6 +213,11 @@ func (s *session) stream(p string, cmd Command) int {
 		return s.fail(ExitFailed, "%s: %v", cmd.Src, err)
 	}
 	defer f.Close()
+	if done, err := s.sendStdout(f); done {
+		return ExitOK
+	} else if err != nil {
+		return s.fail(ExitFailed, "%s: %v", cmd.Src, err)
+	}
 	buf := make([]byte, writeChunk)
 	for {
 		n, err := io.ReadFull(f, buf)

@@ -32,13 +32,9 @@ func Main(argv []string) int {
 	ensureStdFDs()
 	signal.Ignore(syscall.SIGPIPE) // see writes to EPIPE as errors; diePipe re-raises
 	s := newSession(argv, os.Getenv)
-	sigs := make(chan os.Signal, 1)
-	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
-		if !signal.Ignored(sig) { // inherited SIG_IGN (nohup, `cmd &`) stays
-			signal.Notify(sigs, sig)
-		}
+	if s.jpath != "" {
+		s.catchSignals() // before anything: every journaled start gets its end
 	}
-	go s.onSignal(sigs)
 	code := s.run()
 	s.finish(code, "")
 	return code
@@ -140,6 +136,9 @@ func (s *session) run() int {
 		return s.fail(ExitUsage, "%v", err)
 	}
 	s.update(func(s *session) { s.entry.Op, s.entry.Handle = string(cmd.Op), cmd.Handle })
+	if s.jpath == "" && cmd.Op != faults.OpRead {
+		s.catchSignals() // a write's temporary file is removed on a signal
+	}
 	b, err := OpenBucket(s.getenv(EnvBucket))
 	if err != nil {
 		return s.fail(ExitUsage, "%v", err)
@@ -257,6 +256,25 @@ func (s *session) finishLocked(code int, msg string) {
 	if err := journal.Append(s.jpath, e); err != nil {
 		s.errorf("%v", err)
 	}
+}
+
+// catchSignals makes SIGTERM, SIGINT and SIGHUP end the invocation through
+// onSignal (an inherited SIG_IGN, from nohup or `cmd &`, stays). Main calls
+// it first thing when there is a journal to end; without one, run calls it
+// for every operation but a read, which has nothing to record or undo on a
+// signal: a read without a journal dies of the signal's default action, as
+// a real CLI does, and skips the signal thread's start-up (a sixth of a
+// healthy read's instructions).
+//
+//	s.catchSignals()
+func (s *session) catchSignals() {
+	sigs := make(chan os.Signal, 1)
+	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
+	go s.onSignal(sigs)
 }
 
 // onSignal ends the invocation on SIGTERM, SIGINT or SIGHUP: end entry with

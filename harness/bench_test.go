@@ -79,6 +79,27 @@ func BenchmarkSnapshot(b *testing.B) {
 				b.ReportMetric(r, "x_floor")
 				figures["snapshot_ratio_to_floor_"+strconv.Itoa(n)] = math.Round(r*100) / 100
 			})
+			b.Run("tree-ratio", func(b *testing.B) {
+				if !unrelatedRunning() {
+					b.Skipf("fewer than %d processes on the machine (startUnrelated starts them under -bench)", unrelatedCount)
+				}
+				var own, take time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					if got := readOwnTree(); got < n {
+						b.Fatalf("read %d tree entries, want at least %d", got, n)
+					}
+					t1 := time.Now()
+					takeB(b)
+					own += t1.Sub(t0)
+					take += time.Since(t1)
+				}
+				r := float64(take) / float64(own)
+				b.ReportMetric(float64(own)/float64(b.N), "tree_ns")
+				b.ReportMetric(float64(take)/float64(b.N), "take_ns")
+				b.ReportMetric(r, "x_tree")
+				figures["snapshot_ratio_to_tree_"+strconv.Itoa(n)] = math.Round(r*100) / 100
+			})
 		})
 	}
 	if path := os.Getenv(benchJSONEnv); path != "" && len(figures) > 0 {
@@ -173,4 +194,27 @@ func spawnSleepers(b *testing.B, n int) {
 	}) {
 		b.Fatalf("only %d of %d sleepers exec'd within a minute", sleeping, n)
 	}
+}
+
+// readOwnTree is the tree floor: the measured tree's own entries, read from
+// the top down (each process's children lists and stat line, parsing
+// nothing beyond the pids), what finding the descendants needs whatever
+// else runs. It returns the number of descendants read.
+func readOwnTree() int {
+	queue, n := []int32{int32(os.Getpid())}, 0
+	var buf [2048]byte
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		kids, _ := procfs.Children(pid)
+		for _, k := range kids {
+			if f, err := os.Open("/proc/" + strconv.Itoa(int(k)) + "/stat"); err == nil {
+				f.Read(buf[:])
+				f.Close()
+				n++
+			}
+		}
+		queue = append(queue, kids...)
+	}
+	return n
 }

@@ -39,6 +39,9 @@ func TestCleanupSurvivors(t *testing.T) {
 		t.Errorf("Killed = %v, want the sleep", sw.Killed)
 	}
 
+	// The SIGKILL takes effect asynchronously: a snapshot that reads only
+	// this test's tree can come before it does.
+	waitState(t, c, 'Z')
 	sw = cleanup(t, run, before)
 	if len(sw.Killed) != 0 || len(sw.Reaped) != 1 {
 		t.Errorf("second Cleanup: %+v, want only the reaping of the killed sleep", sw)

@@ -9,3 +9,7 @@ func RegistrySizeForTest() int { return registry.size() }
 
 // StateNameForTest is stateName.
 func StateNameForTest(letter string) string { return stateName(letter) }
+
+// TreeOnlyForTest reports whether the caller's snapshots read only the
+// trees of this process and of the RunReaped wrapper (see localTree).
+func TreeOnlyForTest() bool { return reaperPID.Load() != 0 }

@@ -16,12 +16,15 @@ import (
 const testModeEnv = "LEAKGATE_HARNESS_TESTMODE"
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.RunReaped(func() int {
+	stop := startUnrelated() // only for benchmarks: see BenchmarkSnapshot
+	code := harness.RunReaped(func() int {
 		if mode := os.Getenv(testModeEnv); mode != "" {
 			return testMode(mode)
 		}
 		return m.Run()
-	}))
+	})
+	stop()
+	os.Exit(code)
 }
 
 // testMode runs inside a RunReaped inner process started by a test.

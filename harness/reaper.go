@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,6 +60,7 @@ const sweepLimit = 10 * time.Second
 // run() unwrapped.
 func RunReaped(run func() int) int {
 	if os.Getenv(ReapedEnv) != "" {
+		noteReaper()
 		return run()
 	}
 	code, err := wrap(os.Stderr)
@@ -113,11 +115,11 @@ func wrap(stderr io.Writer) (int, error) {
 func startInner(id string) (int, error) {
 	env := make([]string, 0, len(os.Environ())+1)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, ReapedEnv+"=") {
+		if !strings.HasPrefix(kv, ReapedEnv+"=") && !strings.HasPrefix(kv, reaperEnv+"=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, ReapedEnv+"="+id)
+	env = append(env, ReapedEnv+"="+id, reaperEnv+"="+strconv.Itoa(os.Getpid()))
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},

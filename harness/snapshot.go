@@ -121,8 +121,11 @@ func zombies(lists ...[]Proc) []Proc {
 //	Eventually(harness.Take).ShouldNot(harness.HaveLeaked(before))
 //
 // Take reads files only and never starts a process. A process that vanishes
-// during the scan is skipped. Take reads every process's /proc/<pid>/stat
-// (the floor: about 10µs a process), and environ and cmdline only of
+// during the scan is skipped. Under RunReaped, Take reads only the measured
+// tree (from the top down) and the wrapper's, where every orphan of the
+// tree lands, so its cost does not grow with unrelated processes (see
+// localTree); otherwise (no wrapper, or Of) it reads every process's
+// /proc/<pid>/stat (about 10µs a process). It reads environ and cmdline only of
 // processes it has not seen since their last exec (the registry remembers
 // them by pid, start time and exec image). The fd list may include fds other
 // goroutines open and close concurrently.
@@ -170,11 +173,13 @@ func scan(spec scanSpec) (Snapshot, error) {
 	if snap.FDs, err = fdsOf(self, caller); err != nil {
 		return snap, fmt.Errorf("harness: take snapshot of pid %d: list its fds: %w", self, err)
 	}
-	pids, err := procfs.Pids()
-	if err != nil {
-		return snap, fmt.Errorf("harness: take snapshot: list processes: %w", err)
+	pids, t, local := localTree(self, caller, spec.marker)
+	if !local {
+		if pids, err = procfs.Pids(); err != nil {
+			return snap, fmt.Errorf("harness: take snapshot: list processes: %w", err)
+		}
+		t = readTree(pids, self)
 	}
-	t := readTree(pids, self)
 	if _, ok := t.stats[self]; !ok && self != caller {
 		return snap, fmt.Errorf("harness: take snapshot of pid %d: %w", self, ErrGone)
 	}

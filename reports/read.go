@@ -18,6 +18,9 @@ var ErrNoSpecs = errors.New("report holds no specs")
 type Spec struct {
 	// Text is the spec's full text (containers and leaf).
 	Text string
+	// Family is the text of the spec's outermost container, "" for a spec
+	// outside any: the summary's time table adds up by it.
+	Family string
 	// Labels maps a label's key to its value: "fault:stall" gives
 	// Labels["fault"] == "stall"; a label without a colon maps to "".
 	Labels map[string]string
@@ -107,6 +110,9 @@ func specOf(sr types.SpecReport) (Spec, error) {
 		Location: sr.LeafNodeLocation.String(),
 		Leaf:     sr.LeafNodeText,
 		Declared: sr.LeafNodeLocation.String(),
+	}
+	if len(sr.ContainerHierarchyTexts) > 0 {
+		s.Family = sr.ContainerHierarchyTexts[0]
 	}
 	for _, l := range sr.Labels() {
 		k, v := splitLabel(l)

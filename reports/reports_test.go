@@ -178,3 +178,30 @@ func TestLabelVocabulary(t *testing.T) {
 		t.Errorf("Order returned the shared slice: %v", again)
 	}
 }
+
+func TestSummaryTimeByFamily(t *testing.T) {
+	in := func(family, text string, d time.Duration, labels ...string) types.SpecReport {
+		sr := spec(text, types.SpecStatePassed, nil, labels...)
+		sr.ContainerHierarchyTexts, sr.RunTime = []string{family, "a context"}, d
+		return sr
+	}
+	skipped := in("the matrix", "skipped", time.Hour)
+	skipped.State = types.SpecStateSkipped
+	path := writeReport(t, []types.Report{{SuiteSucceeded: true, RunTime: time.Minute, SpecReports: types.SpecReports{
+		in("the matrix", "none drop", 2*time.Second), in("the matrix", "stall drop", 5*time.Second), skipped,
+		in("at scale", "scale", 40*time.Second), spec("top-level", types.SpecStatePassed, nil),
+	}}})
+	r, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Specs[0].Family != "the matrix" || r.Specs[4].Family != "" {
+		t.Errorf("families: got %q, %q", r.Specs[0].Family, r.Specs[4].Family)
+	}
+	sum := Summary(r)
+	want := "## time by family\n\n| family | specs run | spec time (sum) | longest spec |\n|---|---|---|---|\n" +
+		"| at scale | 1 | 40s | 40s |\n| the matrix | 2 | 7s | 5s |\n| (outside any container) | 1 | 1.5s | 1.5s |\n"
+	if !strings.Contains(sum, want) {
+		t.Errorf("summary lacks %q:\n%s", want, sum)
+	}
+}

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,6 +80,7 @@ func Summary(r *Results) string {
 		}
 	}
 	b.WriteString(sideBySide(r.Specs))
+	familyTimes(&b, r.Specs)
 	if len(others) > 0 {
 		slices.SortStableFunc(others, func(a, b Spec) int { return strings.Compare(a.Text, b.Text) })
 		b.WriteString("\n## other specs with leak counts\n\n")
@@ -236,4 +238,43 @@ func ordered(set map[string]bool, known []string) []string {
 	}
 	slices.Sort(rest)
 	return append(out, rest...)
+}
+
+// familyTimes writes the time table: per family (outermost container), the
+// specs that ran, their summed run time and the longest one, longest family
+// first. With ginkgo -procs=N the sums add up to about N × the suite time.
+//
+//	familyTimes(&b, results.Specs)
+func familyTimes(b *strings.Builder, specs []Spec) {
+	type fam struct {
+		name     string
+		n        int
+		sum, max time.Duration
+	}
+	byName := map[string]*fam{}
+	var fams []*fam
+	for _, s := range specs {
+		if s.State == "skipped" || s.State == "pending" {
+			continue
+		}
+		name := cmp.Or(s.Family, "(outside any container)")
+		f := byName[name]
+		if f == nil {
+			f = &fam{name: name}
+			byName[name] = f
+			fams = append(fams, f)
+		}
+		f.n++
+		f.sum += s.RunTime
+		f.max = max(f.max, s.RunTime)
+	}
+	if len(fams) == 0 {
+		return
+	}
+	slices.SortStableFunc(fams, func(x, y *fam) int { return int(y.sum - x.sum) })
+	b.WriteString("\n## time by family\n\n| family | specs run | spec time (sum) | longest spec |\n|---|---|---|---|\n")
+	for _, f := range fams {
+		fmt.Fprintf(b, "| %s | %d | %s | %s |\n", f.name, f.n,
+			f.sum.Round(100*time.Millisecond), f.max.Round(100*time.Millisecond))
+	}
 }
