@@ -11,6 +11,7 @@ import (
 
 	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/procfs"
 	"github.com/leakgate/leakgate/internal/shellquote"
 	"github.com/leakgate/leakgate/journal"
 )
@@ -170,9 +171,6 @@ func processOf(p harness.Proc) Process {
 	return out
 }
 
-// stateNames spells /proc state letters.
-var stateNames = map[string]string{"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped", "t": "tracing stop", "I": "idle"}
-
 // stateWord is the one vocabulary of states, for the timeline, the lists
 // and the verdict: alive, zombie (dead, not reaped) or dead (reaped).
 func stateWord(state string) string {
@@ -182,7 +180,7 @@ func stateWord(state string) string {
 	case "X":
 		return "dead"
 	}
-	return "alive (" + state + " " + stateNames[state] + ")"
+	return "alive (" + state + " " + procfs.StateName(state) + ")"
 }
 
 // render sets Text: the process by its own name (comm) and its command line

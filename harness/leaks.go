@@ -223,20 +223,8 @@ func writeFD(b *strings.Builder, fd FD, self int32) {
 	}
 }
 
-var stateNames = map[string]string{
-	"R": "running", "S": "sleeping", "D": "disk sleep", "Z": "zombie",
-	"T": "stopped", "t": "tracing stop", "X": "dead", "x": "dead",
-	"I": "idle", "P": "parked", "W": "waking", "K": "wakekill",
-}
-
 // stateName spells out a /proc state letter: stateName("Z") == "zombie".
-// An unknown letter gives "unknown".
-func stateName(letter string) string {
-	if n, ok := stateNames[letter]; ok {
-		return n
-	}
-	return "unknown"
-}
+func stateName(letter string) string { return procfs.StateName(letter) }
 
 // maxQuoted caps a rendered command line, in bytes.
 const maxQuoted = 400

@@ -228,3 +228,11 @@ func slicesEqual(a, b []string) bool {
 	}
 	return true
 }
+
+func TestStateName(t *testing.T) {
+	for letter, want := range map[string]string{"R": "running", "S": "sleeping", "D": "disk sleep", "Z": "zombie", "T": "stopped", "t": "tracing stop", "I": "idle", "X": "dead", "?": "unknown", "": "unknown"} {
+		if got := StateName(letter); got != want {
+			t.Errorf("StateName(%q) = %q, want %q", letter, got, want)
+		}
+	}
+}
