@@ -93,6 +93,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkWritable(f.html); err != nil {
+		report.abandon()
+		return fmt.Errorf("%w: run: --html: %w", errUsage, err)
+	}
 	closeStreams, err := setStreams(&c, f)
 	if err != nil {
 		report.abandon()
@@ -223,6 +227,26 @@ type jsonReport struct {
 	path    string
 	f       *os.File
 	created bool // the file did not exist: abandon removes it
+}
+
+// checkWritable proves, before the command starts, that a file can be
+// written at path (written later, atomically, beside it): it creates and
+// removes a temporary file in path's folder. An empty path is no file.
+//
+//	err := checkWritable("out/gate.html")
+func checkWritable(path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a folder", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".leakgate-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write beside %s: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func openReport(path string) (*jsonReport, error) {

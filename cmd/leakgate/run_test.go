@@ -226,6 +226,8 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"run", "--fakecli", filepath.Join(dir, "nope"), "--", "true"}, "nope"},
 		{[]string{"run", "--", "no-such-command-xyz"}, "not found in the command's PATH"},
 		{[]string{"run", "--json", filepath.Join(dir, "no", "such", "r.json"), "--", "touch", filepath.Join(dir, "ran")}, "--json"},
+		{[]string{"run", "--html", filepath.Join(dir, "no", "such", "r.html"), "--", "touch", filepath.Join(dir, "ran")}, "--html"},
+		{[]string{"run", "--html", dir, "--", "touch", filepath.Join(dir, "ran")}, "is a folder"},
 	} {
 		code, _, stderr := leakgate(tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
@@ -233,7 +235,7 @@ func TestRunUsage(t *testing.T) {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
-		t.Errorf("an unwritable --json ran the command anyway")
+		t.Errorf("an unwritable --json or --html ran the command anyway")
 	}
 }
 
@@ -328,3 +330,30 @@ func TestBinary(t *testing.T) {
 
 // childNamed reports whether pid has a child whose comm is name.
 func childNamed(pid int, name string) bool { return procfs.ChildNamed(int32(pid), name) }
+
+// TestRunHTML writes one gate run as a page: self-contained (nothing
+// fetched), with the leaked process's pid in its tree and a chart.
+func TestRunHTML(t *testing.T) {
+	dir := t.TempDir()
+	page, jsonPath := filepath.Join(dir, "gate.html"), filepath.Join(dir, "gate.json")
+	code, _, stderr := leakgate("run", "--settle", "300ms", "--html", page, "--json", jsonPath, "--", bin(t, "leaky"), "-mode", "orphan", "-hold", "1s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (leaky -mode orphan leaks):\n%s", code, stderr)
+	}
+	var rep gate.Report
+	if data, err := os.ReadFile(jsonPath); err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("no JSON report: %v", err)
+	}
+	leaked := append(pidsOf(rep.Escaped), pidsOf(rep.Survivors)...)
+	data, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatalf("no page written: %v", err)
+	}
+	html := string(data)
+	if len(leaked) == 0 || !strings.Contains(html, strconv.Itoa(leaked[0])) || !strings.Contains(html, "<svg") {
+		t.Errorf("page lacks the leaked pid (of %v) or its chart (%d bytes)", leaked, len(data))
+	}
+	if ext := regexp.MustCompile(`(?i)(src|href)="(https?:)?//|@import|url\(`).FindString(html); ext != "" {
+		t.Errorf("page fetches something: %q", ext)
+	}
+}
