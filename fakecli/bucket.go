@@ -126,9 +126,12 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
 }
 
-// tempPrefix starts the names of the temporary files of atomic writes;
-// listings skip such names.
-const tempPrefix = ".fakecli-tmp-"
+// TempPrefix starts the names of the temporary files of fakecli's atomic
+// writes (renamed to the object's name once complete); a listing skips
+// them, and so must anything that counts a bucket's objects.
+//
+//	strings.HasPrefix(name, fakecli.TempPrefix) // an upload in progress
+const TempPrefix = ".fakecli-tmp-"
 
 // writeAtomic stores what r yields as the object at p: a temporary file in
 // the same folder (parents created), then rename (or, if exclusive, a link
@@ -141,7 +144,7 @@ func writeAtomic(p string, r io.Reader, exclusive bool, track func(string)) (int
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
-	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(p)+"-*")
+	tmp, err := os.CreateTemp(dir, TempPrefix+filepath.Base(p)+"-*")
 	if err != nil {
 		return 0, err
 	}

@@ -86,7 +86,7 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 	var subs, objs []fs.DirEntry
 	for _, e := range ents {
 		name := e.Name()
-		if strings.HasPrefix(name, tempPrefix) || !strings.HasPrefix(name, l.Prefix) {
+		if strings.HasPrefix(name, TempPrefix) || !strings.HasPrefix(name, l.Prefix) {
 			continue
 		}
 		if e.IsDir() {
@@ -157,7 +157,7 @@ func renderAzure(dir string) (out []byte, found bool, err error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), tempPrefix) {
+		if d.IsDir() || strings.HasPrefix(d.Name(), TempPrefix) {
 			return nil
 		}
 		if p == dir {

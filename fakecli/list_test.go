@@ -34,7 +34,7 @@ func listingBucket(t *testing.T) *Bucket {
 	files := map[string]string{
 		"b/e1/metadata/epoch_ending_0-9.meta":   "0123456789",
 		"b/e1/metadata/epoch_ending_10-19.meta": strings.Repeat("x", 1234),
-		"b/e1/metadata/" + tempPrefix + "x-1":   "partial upload",
+		"b/e1/metadata/" + TempPrefix + "x-1":   "partial upload",
 		"b/e1/metadata/sub/inner.meta":          "",
 		"b/e1/metadata_backup/old.meta":         "",
 	}

@@ -210,7 +210,7 @@ func (s *store) list(root, prefix string) ([]entry, error) {
 			return err
 		}
 		name := d.Name()
-		if strings.HasPrefix(name, tempPrefix) || strings.HasPrefix(name, ".fakecli-tmp-") {
+		if strings.HasPrefix(name, tempPrefix) || strings.HasPrefix(name, fakecli.TempPrefix) {
 			return nil
 		}
 		if !d.Type().IsRegular() {

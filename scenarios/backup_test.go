@@ -164,8 +164,8 @@ func backupOptions(a *adapter.Adapter) backup.Options {
 func (s *backupSpecRun) objects() []string {
 	var out []string
 	Expect(filepath.WalkDir(s.bucket, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), fakecli.TempPrefix) {
+			return err // an upload still in progress is no object
 		}
 		rel, err := filepath.Rel(s.bucket, p)
 		out = append(out, strings.TrimPrefix(filepath.ToSlash(rel), backupPrefix[s.config]))
