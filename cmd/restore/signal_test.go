@@ -111,7 +111,10 @@ func startBinCmd(t *testing.T, dir, prog string, env []string, args ...string) *
 	}
 	defer errFile.Close()
 	b.cmd = exec.Command(prog, args...)
-	b.cmd.Env = append(append(os.Environ(), b.run.Env()), env...)
+	// Its own TMPDIR, removed with the test: a bin/restore killed (or
+	// stopped by a second signal) mid-restore cannot remove its temporary
+	// metadata cache itself.
+	b.cmd.Env = append(append(os.Environ(), b.run.Env(), "TMPDIR="+t.TempDir()), env...)
 	b.cmd.Stderr = errFile
 	b.cmd.Dir = dir
 	if err := b.cmd.Start(); err != nil {
