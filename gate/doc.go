@@ -12,8 +12,11 @@
 //
 // # The command's world
 //
-// The command runs in its own process group, with fakecli's personas first
-// on PATH (Config.PersonaDir; LinkPersonas makes one), LEAKGATE_BUCKET,
+// The command runs in its own process group, started traced (see "Exact
+// exit" below). Its environment is left alone but for what is asked: fakecli's
+// personas go first on PATH only with Config.PersonaDir (fakecli.LinkPersonas
+// makes one; `leakgate run` does so only for --fakecli, --personas, --faults,
+// --fault-plan or --bucket, and Report.Personas lists them), LEAKGATE_BUCKET,
 // LEAKGATE_FAULTS, LEAKGATE_FAULT_PLAN and LEAKGATE_JOURNAL (see fakecli)
 // when given, LEAKGATE_SELF_REPORT (EnvSelfReport) and a run marker
 // LEAKGATE_RUN on its whole tree. If the gate's own environment carries a
@@ -61,12 +64,19 @@
 //     alive for less than one look (a pipeline member that dies of SIGPIPE
 //     right after its bash was killed) is taken for one that died with its
 //     parent; one that arrives dead just before the command exits, before
-//     the gate's next look, is judged with the command's leftovers. For the
-//     same reason a process orphaned alive less than one look before the
-//     command exits is filed as a survivor, not as escaped: a leak either
-//     way.
-//   - FDs: an fd leaked inside a process closes when it exits, so the gate
-//     judges the command's fds as it last saw them. Every Config.Every
+//     the gate's next look, is judged with the command's leftovers; there,
+//     zombies that died of the same signal as the command, in its process
+//     group (a supervisor such as timeout that killed its group and exited
+//     without waiting), died with the group and are not leaks. At the exit
+//     stop the gate takes a last look at its children, so a process
+//     orphaned alive just before the command exits is filed as escaped;
+//     without the exit stop it is filed as a survivor: a leak either way.
+//   - FDs: an fd leaked inside a process closes when it exits. When the
+//     command was stopped at its exit (Report.Exit is "traced"), the gate
+//     reads its fd table there, intact, and judges it (FDVerdict.Source
+//     "exit"): an fd closed before exit, however shortly before, is never
+//     counted, so one program gets one verdict. Otherwise (the fallback,
+//     Source "samples") it judges the fds as it last saw them. Every Config.Every
 //     (default 25ms) it reads the command's fd table; the fds open at the
 //     last sample taken before the command began to exit, and not open (by
 //     number and target) at the first sample (right after exec), are leaks
@@ -83,7 +93,8 @@
 //     reported as a leak: ignore it with IgnoreFDs.
 //   - Self-reported: leaks only the program can see. A goroutine is
 //     invisible from outside a process; a program that checks itself (gleak,
-//     goleak) reports what it found with ReportSelf, one JSON line per leak
+//     goleak) reports what it found with selfreport.Report (package
+//     gate/selfreport, no dependencies), one JSON line per leak
 //     in the file named by LEAKGATE_SELF_REPORT, and the gate counts every
 //     line. The gate cannot check such a report: a program that does not
 //     check itself, or exits before it does, reports nothing.
@@ -94,13 +105,33 @@
 // The command's exit status is reported, and fails the gate only with
 // Config.RequireSuccess. A command still running at Config.Timeout is
 // killed (SIGKILL to it alone; its tree then counts as survivors) and fails
-// the gate. SIGINT, SIGTERM and SIGHUP sent to the gate are forwarded to the
-// command's process group.
+// the gate. A first SIGINT, SIGTERM or SIGHUP sent to the gate is forwarded
+// to the command's process group; a second SIGINT or SIGTERM kills the
+// command's tree at once (no settle window, no grace). If the gate itself
+// dies, however it dies, the kernel kills the traced command
+// (PTRACE_O_EXITKILL and the parent-death signal), and the guard process
+// (Config.Guard; the leakgate binary starts `leakgate guard`) kills whatever
+// still carries the run's marker and removes the run's folders
+// (Config.GuardFolders); a later run removes stale folders whose owner is
+// provably dead.
 //
-// After judging, the gate kills (SIGKILL) every process carrying the run's
-// marker (harness.Cleanup), then every remaining new descendant of its own
-// (a command may drop the marker with env -i), reaps them, and reports what
-// it did (Report.Cleanup); a survivor of the cleanup fails the gate.
+// After judging, the gate ends what the run left, politely first: SIGTERM
+// to every live process of the run, up to 2s of grace for it to exit (a
+// daemon removing its socket), then SIGKILL to every process carrying the
+// run's marker (harness.Sweep) and to every remaining new descendant of its
+// own (a command may drop the marker with env -i). It reaps them and
+// reports which pids ended after SIGTERM and which needed SIGKILL
+// (Report.Cleanup); a survivor of the cleanup fails the gate.
+//
+// # Exact exit
+//
+// The command is started with PTRACE_TRACEME before its exec, and the gate
+// sets PTRACE_O_TRACEEXIT: at the command's exit stop its fd table and the
+// gate's children are read while both are intact, then the command is let
+// go. One goroutine, locked to its OS thread, makes every ptrace call and
+// every wait, and passes on the signals the command receives. A command
+// under the gate cannot itself be stopped (SIGSTOP) or run under a
+// debugger. Report.Exit says whether the exit stop was seen.
 //
 // # Limits
 //
