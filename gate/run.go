@@ -240,7 +240,7 @@ func killTree(pid int) {
 func judge(ctx context.Context, c Config, p *prepared, s *supervised, baseline harness.Snapshot) (*Report, error) {
 	leaks, err := settle(ctx, c, p.run, baseline, s.hurried)
 	if err != nil {
-		cl := cleanup(p.run, baseline, s.w.before, s.hurried)
+		cl := cleanup(p.run, baseline, s.hurried)
 		return nil, fmt.Errorf("gate: settle: %w (cleanup: killed %d, reaped %d)", err, len(cl.Killed), len(cl.Reaped))
 	}
 	rep := &Report{
@@ -260,7 +260,7 @@ func judge(ctx context.Context, c Config, p *prepared, s *supervised, baseline h
 	}
 	survivors, escaped := file(leaks, s)
 	rep.OrphansReaped = s.w.deadOrphans + forgiveGroupDeaths(&survivors, s)
-	rep.Cleanup = cleanup(p.run, baseline, s.w.before, s.hurried)
+	rep.Cleanup = cleanup(p.run, baseline, s.hurried)
 	invs, jerr := journal.Read(p.journalPath) // after the cleanup: every invocation has ended
 	facts := facts(invs)
 	rep.Survivors = ended(survivors.Annotate(facts...).Children, rep.Cleanup)

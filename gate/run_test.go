@@ -52,6 +52,35 @@ func TestRunUntaggedSurvivor(t *testing.T) {
 	}
 }
 
+// A leftover that ignores SIGTERM gets SIGKILL after the grace, and the
+// report says which needed which: the daemon that exits on SIGTERM is
+// listed as terminated, the stubborn one as killed.
+func TestRunCleanupEscalates(t *testing.T) {
+	dir := t.TempDir()
+	script := `(trap "" TERM; echo ready > ` + filepath.Join(dir, "stubborn") + `; exec sleep 60) & ` +
+		`sleep 60 & ` +
+		`while [ ! -s ` + filepath.Join(dir, "stubborn") + ` ]; do :; done`
+	rep := gateRun(t, Config{Args: []string{"sh", "-c", script}})
+	if rep.Pass || len(rep.Survivors) != 2 {
+		t.Fatalf("want two survivors:\n%s", rep)
+	}
+	if len(rep.Cleanup.Terminated) != 1 || len(rep.Cleanup.Killed) != 1 {
+		t.Fatalf("cleanup terminated %v, killed %v; want one of each:\n%s", rep.Cleanup.Terminated, rep.Cleanup.Killed, rep)
+	}
+	for _, s := range rep.Survivors {
+		want := EndedTerm
+		if s.Pid == rep.Cleanup.Killed[0] {
+			want = EndedKill
+		}
+		if s.Ended != want {
+			t.Errorf("survivor pid %d ended %q, want %q:\n%s", s.Pid, s.Ended, want, rep)
+		}
+	}
+	if !strings.Contains(rep.String(), "1 ended after SIGTERM, 1 needed SIGKILL") {
+		t.Errorf("the report does not say which needed SIGKILL:\n%s", rep)
+	}
+}
+
 func TestRunTimeout(t *testing.T) {
 	rep := gateRun(t, Config{Args: []string{"sleep", "60"}, Timeout: 200 * time.Millisecond})
 	if rep.Pass || !rep.Status.TimedOut || rep.Status.Signal != "SIGKILL" || rep.FDs.Judged {

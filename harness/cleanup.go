@@ -15,13 +15,16 @@ import (
 
 // Swept is what Sweep did.
 type Swept struct {
-	Killed []Proc  // processes sent SIGKILL
-	Groups []int32 // process groups sent SIGKILL
-	Reaped []Proc  // zombie children of the measuring process reaped with wait4
+	Terminated []Proc  // under TermFirst: processes that ended on SIGTERM alone
+	Killed     []Proc  // processes sent SIGKILL
+	Groups     []int32 // process groups sent SIGKILL
+	Reaped     []Proc  // zombie children of the measuring process reaped with wait4
 }
 
 // Empty reports whether Sweep found nothing to do.
-func (s Swept) Empty() bool { return len(s.Killed)+len(s.Groups)+len(s.Reaped) == 0 }
+func (s Swept) Empty() bool {
+	return len(s.Terminated)+len(s.Killed)+len(s.Groups)+len(s.Reaped) == 0
+}
 
 // SurvivorsError is returned by Sweep when ctx ended before every process
 // of the run was gone. errors.Is(err, context.DeadlineExceeded) holds when
@@ -55,7 +58,8 @@ func (e *SurvivorsError) Unwrap() error { return e.Err }
 //		if _, err := harness.Sweep(ctx, run, before); err != nil { t.Error(err) }
 //	})
 //
-// It sends SIGKILL to every live process on the machine whose LEAKGATE_RUN
+// It sends SIGKILL (with TermFirst: SIGTERM, then SIGKILL to what is still
+// there after the grace) to every live process on the machine whose LEAKGATE_RUN
 // value starts with run.ID (descendants and escaped alike; never the calling
 // process or its ancestors), and to the process group of each such process
 // that is a leaked descendant leading its own group, if the group is not the
@@ -86,8 +90,8 @@ func Sweep(ctx context.Context, run Marker, baseline Snapshot, opts ...Option) (
 	for _, p := range baseline.Descendants {
 		f.inBaseline[p.key()] = true
 	}
-	res, err := sweep.Run(ctx, f.find, sweep.Options{Every: o.interval})
-	out := Swept{Killed: f.procsOf(res.Killed), Groups: res.Groups, Reaped: f.procsOf(res.Reaped)}
+	res, err := sweep.Run(ctx, f.find, sweep.Options{Every: o.interval, Grace: o.grace})
+	out := Swept{Terminated: f.procsOf(res.EndedOnTerm()), Killed: f.procsOf(res.Killed), Groups: res.Groups, Reaped: f.procsOf(res.Reaped)}
 	var se *sweep.SurvivorsError
 	switch {
 	case errors.As(err, &se):

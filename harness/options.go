@@ -101,6 +101,7 @@ type options struct {
 	interval    time.Duration
 	intervalSet bool // PollEvery given (Sample's default differs)
 	within      time.Duration
+	grace       time.Duration // TermFirst; 0: SIGKILL at once
 }
 
 // markerOr is WithMarker's prefix, else def.
@@ -303,6 +304,15 @@ func Quiet(d time.Duration) Option {
 // refused.
 func PollEvery(d time.Duration) Option {
 	return newOption("PollEvery", callSettle|callSample|callSweep|callVerify, positive("PollEvery", d), func(o *options) { o.interval, o.intervalSet = d, true })
+}
+
+// TermFirst makes Sweep polite: SIGTERM first, then SIGKILL only to what
+// is still there grace later, so that a daemon can remove its socket
+// (Swept.Terminated lists what ended on SIGTERM alone):
+// harness.Sweep(ctx, run, before, harness.TermFirst(2*time.Second)). A
+// value ≤ 0 is refused.
+func TermFirst(grace time.Duration) Option {
+	return newOption("TermFirst", callSweep, positive("TermFirst", grace), func(o *options) { o.grace = grace })
 }
 
 // Within bounds how long VerifyNone lets leaks settle (default 5s):

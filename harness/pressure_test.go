@@ -145,7 +145,11 @@ func TestExecIsSeen(t *testing.T) {
 	}
 	started := p.Started
 	io.WriteString(stdin, "go\n")
-	waitFor(t, "the exec", func() bool { p = find(); return p.Name == "sleep" })
+	// The comm changes before the exec has set up the new image's
+	// arguments and environment: in that window a snapshot shows the new
+	// name with what it last read (CmdlineFrom "earlier snapshot"). Wait
+	// for the exec to finish.
+	waitFor(t, "the exec", func() bool { p = find(); return p.Name == "sleep" && p.CmdlineFrom == "proc" })
 	if p.Marker != other.ID || !slices.Equal(p.Cmdline, []string{"sleep", "300"}) || !p.Started.Equal(started) {
 		t.Errorf("after exec: marker %q cmdline %q started %v; want %q, [sleep 300], %v", p.Marker, p.Cmdline, p.Started, other.ID, started)
 	}

@@ -3,7 +3,7 @@
 //
 //	leakgate run [flags] -- CMD ARGS…
 //	leakgate summary [-o summary.md] [-html index.html] [-findings FINDINGS.md] REPORT.json…
-//	leakgate sweep [-dry-run] [-timeout 10s] RUN
+//	leakgate sweep [-dry-run] [-grace 2s] [-timeout 10s] RUN
 //	leakgate explore [flags] -- CMD ARGS…   (see explore.go)
 //
 // run starts CMD with a run marker in its environment (and, when asked,
@@ -46,7 +46,8 @@ const usage = `usage:
   leakgate run [flags] -- CMD ARGS…        run CMD under the leak gate ('leakgate run -h' for flags)
   leakgate summary [-o FILE] [-html FILE] [-findings FILE] REPORT.json…
                                            print the scenario matrix of ginkgo JSON reports (merged)
-  leakgate sweep [-dry-run] [-timeout D] RUN  end every process tagged with one run (SIGTERM, then SIGKILL)
+  leakgate sweep [-dry-run] [-grace D] [-timeout D] RUN
+                                           end every process tagged with one run (SIGTERM, then SIGKILL)
   leakgate explore [flags] -- CMD ARGS…    search fault plans for leaks and wrong results, shrink what fails ('leakgate explore -h')
 `
 

@@ -27,14 +27,18 @@ func guardMain(args []string, stderr io.Writer) int {
 	return gate.RunGuard(os.Stdin, stderr, args[0], args[1:]...)
 }
 
-// sweep is `leakgate sweep [-dry-run] [-timeout D] RUN`.
+// sweep is `leakgate sweep [-dry-run] [-grace D] [-timeout D] RUN`.
 func sweep(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 10*time.Second, "give up waiting for the killed processes after this long")
 	dry := fs.Bool("dry-run", false, "list what matches; signal nothing")
+	grace := fs.Duration("grace", 2*time.Second, "after SIGTERM, wait this long before SIGKILL")
 	if err := parse(fs, args, 1); err != nil {
 		return err
+	}
+	if *grace <= 0 || *timeout <= 0 {
+		return fmt.Errorf("%w: sweep: -grace %v and -timeout %v must be > 0", errUsage, *grace, *timeout)
 	}
 	arg := fs.Arg(0)
 	snap, err := harness.Take(harness.WithMarker(arg))
@@ -71,9 +75,8 @@ func sweep(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	terminated := gate.Terminate(root, procs)
-	s, err := harness.Sweep(ctx, harness.Marker{ID: root}, harness.Snapshot{})
-	fmt.Fprintf(stdout, "ended after SIGTERM: %d; needed SIGKILL: %d\n", len(terminated), len(s.Killed))
+	s, err := harness.Sweep(ctx, harness.Marker{ID: root}, harness.Snapshot{}, harness.TermFirst(*grace))
+	fmt.Fprintf(stdout, "ended after SIGTERM: %d; needed SIGKILL: %d\n", len(s.Terminated), len(s.Killed))
 	for _, p := range s.Killed {
 		fmt.Fprintf(stdout, "killed %s\n", p)
 	}

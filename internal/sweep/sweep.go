@@ -71,9 +71,28 @@ type Options struct {
 // Result is what Run did.
 type Result struct {
 	Seen   []Target // every target found, once each, in the order first found
-	Killed []Target // targets sent a signal (SIGKILL, or SIGTERM under Grace)
+	Termed []Target // under Grace: targets sent SIGTERM
+	Killed []Target // targets sent SIGKILL (under Grace: still there Grace after SIGTERM)
 	Groups []int32  // process groups sent SIGKILL
 	Reaped []Target // zombie children of the caller reaped by pid
+}
+
+// EndedOnTerm is what ended within the grace after SIGTERM: the targets
+// in Termed that never needed SIGKILL.
+//
+//	for _, t := range res.EndedOnTerm() { fmt.Println("ended after SIGTERM:", t) }
+func (r Result) EndedOnTerm() []Target {
+	killed := map[key]bool{}
+	for _, t := range r.Killed {
+		killed[t.key()] = true
+	}
+	var out []Target
+	for _, t := range r.Termed {
+		if !killed[t.key()] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // SurvivorsError is Run's error when ctx ended before every target was
@@ -103,7 +122,7 @@ var ErrOption = errors.New("bad sweep option")
 // caller is reaped by pid; any other zombie is waited for (its parent, a
 // subreaper or init, reaps it); a live process is signalled once (with
 // Grace: SIGTERM, then SIGKILL after Grace) and waited for, its Group
-// SIGKILLed once.
+// SIGKILLed once along with its own SIGKILL.
 //
 //	res, err := sweep.Run(ctx, find, sweep.Options{Grace: time.Second})
 func Run(ctx context.Context, find Finder, o Options) (Result, error) {
@@ -172,7 +191,7 @@ func (s *sweeper) round(found []Target) (left []Target) {
 		}
 		left = append(left, t)
 		s.signal(t, k)
-		if t.Group != 0 && !s.groups[t.Group] && unix.Kill(-int(t.Group), unix.SIGKILL) == nil {
+		if s.killed[k] && t.Group != 0 && !s.groups[t.Group] && unix.Kill(-int(t.Group), unix.SIGKILL) == nil {
 			s.groups[t.Group] = true
 			s.res.Groups = append(s.res.Groups, t.Group)
 		}
@@ -191,7 +210,7 @@ func (s *sweeper) signal(t Target, k key) {
 		if !termed {
 			if Signal(t, unix.SIGTERM) == nil {
 				s.termed[k] = time.Now()
-				s.res.Killed = append(s.res.Killed, t)
+				s.res.Termed = append(s.res.Termed, t)
 			}
 			return
 		}
@@ -201,9 +220,7 @@ func (s *sweeper) signal(t Target, k key) {
 	}
 	if Signal(t, unix.SIGKILL) == nil {
 		s.killed[k] = true
-		if s.o.Grace == 0 {
-			s.res.Killed = append(s.res.Killed, t)
-		}
+		s.res.Killed = append(s.res.Killed, t)
 	}
 }
 

@@ -128,11 +128,28 @@ func TestGraceSendsSIGTERMFirst(t *testing.T) {
 	if took := time.Since(began); took < grace {
 		t.Errorf("the process ignoring SIGTERM was gone after %v, before the grace of %v", took, grace)
 	}
-	if len(res.Killed) != 1 {
-		t.Errorf("Killed = %v, want the one process", res.Killed)
+	if len(res.Termed) != 1 || len(res.Killed) != 1 || len(res.EndedOnTerm()) != 0 {
+		t.Errorf("Termed = %v, Killed = %v, EndedOnTerm = %v; want the one process sent both signals", res.Termed, res.Killed, res.EndedOnTerm())
 	}
 	if err := c.Wait(); err == nil || c.ProcessState.String() != "signal: killed" {
 		t.Errorf("sleep ended with %v, want killed by SIGKILL", c.ProcessState)
+	}
+}
+
+// TestGraceEndsOnSIGTERM: a process that exits on SIGTERM is never sent
+// SIGKILL, and the result says it ended on SIGTERM.
+func TestGraceEndsOnSIGTERM(t *testing.T) {
+	const key = "SWEEP_TEST_GRACE_TERM"
+	c := start(t, []string{key + "=g"}, "sleep", "300")
+	res, err := Run(within(t, 10*time.Second), Tagged(key, "g"), Options{Every: 5 * time.Millisecond, Grace: time.Minute})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(res.Killed) != 0 || len(res.EndedOnTerm()) != 1 || res.EndedOnTerm()[0].Pid != int32(c.Process.Pid) {
+		t.Errorf("Killed = %v, EndedOnTerm = %v; want pid %d ended on SIGTERM alone", res.Killed, res.EndedOnTerm(), c.Process.Pid)
+	}
+	if err := c.Wait(); err == nil || c.ProcessState.String() != "signal: terminated" {
+		t.Errorf("sleep ended with %v, want terminated by SIGTERM", c.ProcessState)
 	}
 }
 
