@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/journal"
 )
 
@@ -35,8 +35,8 @@ func startObjServer(ctx context.Context, bin, bucket, spec, dir string) (*objSer
 	}
 	defer logf.Close()
 	o.cmd = exec.Command(bin, "-addr-file", addr, "-watch-stdin")
-	o.cmd.Env = append(Tools{}.environ(), fakecli.EnvBucket+"="+bucket, fakecli.EnvFaults+"="+spec,
-		fakecli.EnvJournal+"="+o.journal)
+	o.cmd.Env = append(Tools{}.environ(), fakeenv.Bucket+"="+bucket, fakeenv.Faults+"="+spec,
+		fakeenv.Journal+"="+o.journal)
 	o.cmd.Stdout, o.cmd.Stderr = logf, logf
 	if o.stdin, err = o.cmd.StdinPipe(); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package fakecli
 import (
 	"sort"
 	"strings"
+
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 )
 
 // Persona is one storage CLI fakecli can be: chosen by the base name of
@@ -38,17 +40,11 @@ var personas = map[string]*Persona{
 //	p := fakecli.Lookup("gsutil")
 func Lookup(name string) *Persona { return personas[name] }
 
-// Personas returns the names of all personas, sorted.
+// Personas returns the names of all personas, sorted: fakeenv.Personas,
+// the one list (a test checks the registry against it).
 //
 //	fakecli.Personas() // [aws azcopy fakecli gcloud gsutil s5cmd]
-func Personas() []string {
-	names := make([]string, 0, len(personas))
-	for n := range personas {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Personas() []string { return fakeenv.Personas() }
 
 // parseURL splits a storage URL ("s3://b/k/x") into its bucket-relative key
 // ("b/k/x") and whether it ends with "/". The scheme must match and the

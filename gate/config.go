@@ -51,7 +51,7 @@ type Config struct {
 	// marker is nested under (see package doc).
 	Env []string
 	// PersonaDir is put first on the command's PATH ("" leaves PATH alone):
-	// a folder of fakecli persona links (see fakecli.LinkPersonas).
+	// a folder of fakecli persona links (see fakeenv.LinkPersonas).
 	PersonaDir string
 	// Bucket, Faults, FaultPlan set LEAKGATE_BUCKET, LEAKGATE_FAULTS and
 	// LEAKGATE_FAULT_PLAN (made absolute) for the command; "" keeps what

@@ -14,7 +14,7 @@
 //
 // The command runs in its own process group, started traced (see "Exact
 // exit" below). Its environment is left alone but for what is asked: fakecli's
-// personas go first on PATH only with Config.PersonaDir (fakecli.LinkPersonas
+// personas go first on PATH only with Config.PersonaDir (fakeenv.LinkPersonas
 // makes one; `leakgate run` does so only for --fakecli, --personas, --faults,
 // --fault-plan or --bucket, and Report.Personas lists them), LEAKGATE_BUCKET,
 // LEAKGATE_FAULTS, LEAKGATE_FAULT_PLAN and LEAKGATE_JOURNAL (see fakecli)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/sweep"
 	"github.com/leakgate/leakgate/journal"
 )
 
@@ -335,7 +336,7 @@ func forgiveGroupDeaths(survivors *harness.Leaks, s *supervised) int {
 	n := 0
 	kept := survivors.Children[:0]
 	for _, p := range survivors.Children {
-		if p.State == "Z" && int(p.Pgid) == s.pid && deathSignal(int(p.Pid)) == s.ws.Signal() && reapChild(int(p.Pid)) {
+		if p.State == "Z" && int(p.Pgid) == s.pid && deathSignal(int(p.Pid)) == s.ws.Signal() && sweep.Reap(p.Pid) {
 			n++
 			continue
 		}

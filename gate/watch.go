@@ -10,6 +10,7 @@ import (
 
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/internal/procfs"
+	"github.com/leakgate/leakgate/internal/sweep"
 )
 
 // watcher samples the command cheaply, for what the harness timeline
@@ -184,7 +185,7 @@ func (w *watcher) adopt(orphans []kid, at time.Duration) {
 			}
 			continue
 		}
-		if !reapChild(int(o.pid)) {
+		if !sweep.Reap(o.pid) {
 			continue
 		}
 		if known != nil {
@@ -246,19 +247,6 @@ func readFDs(pid int32) (map[int]string, error) {
 		out[fd.Num] = fd.Target
 	}
 	return out, nil
-}
-
-// reapChild reaps one zombie child without blocking; false if it was not
-// reapable (not ours, or not yet).
-func reapChild(pid int) bool {
-	var ws unix.WaitStatus
-	for {
-		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		return err == nil && got == pid
-	}
 }
 
 // deathSignal returns the signal a zombie child died of, without reaping it

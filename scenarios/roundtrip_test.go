@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/journal"
 	"github.com/leakgate/leakgate/reports"
@@ -88,9 +89,7 @@ var _ = Describe("every shipped config, unchanged, against fakecli", func() {
 		for _, dir := range []string{bucket, personaDir} {
 			Expect(os.Mkdir(dir, 0o755)).To(Succeed())
 		}
-		for _, p := range fakecli.Personas() {
-			Expect(os.Symlink(w.Bins["fakecli"], filepath.Join(personaDir, p))).To(Succeed())
-		}
+		Expect(fakeenv.LinkPersonas(w.Bins["fakecli"], personaDir)).To(Succeed())
 		cfg, err := adapter.LoadConfig(sharedConfig(rt.file))
 		Expect(err).NotTo(HaveOccurred())
 		a := s.roundtripAdapter(cfg, personaDir, bucket, rt.env)

@@ -11,6 +11,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/harness"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/fixture"
@@ -75,10 +76,8 @@ func buildWorld(ctx context.Context) (*world, error) {
 			return nil, err
 		}
 	}
-	for _, p := range fakecli.Personas() {
-		if err := os.Symlink(bins["fakecli"], filepath.Join(b.PersonaDir, p)); err != nil {
-			return nil, err
-		}
+	if err := fakeenv.LinkPersonas(bins["fakecli"], b.PersonaDir); err != nil {
+		return nil, err
 	}
 	for name, path := range configFiles {
 		abs, err := filepath.Abs(path)

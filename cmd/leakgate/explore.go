@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/explore"
-	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/faults"
 )
 
@@ -184,7 +184,7 @@ func parseShard(s string) (explore.Shard, error) {
 // defect (from the environment) it runs with.
 func (f *exploreFlags) subjectOf(ctx context.Context, cmd []string, root string) (explore.Subject, string, error) {
 	tools := explore.Tools{Leakgate: selfPath(), Fakecli: f.fakecli,
-		Env: []string{fakecli.EnvStallCap + "=" + (2 * f.timeout).String()}}
+		Env: []string{fakeenv.StallCap + "=" + (2 * f.timeout).String()}}
 	defect := os.Getenv(explore.EnvSeededDefect)
 	if defect != "" {
 		tools.Env = append(tools.Env, explore.EnvSeededDefect+"="+defect)

@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/gate"
 	"github.com/leakgate/leakgate/reports"
 )
@@ -193,7 +193,7 @@ func setPersonas(c *gate.Config, f runFlags) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
-	if err := fakecli.LinkPersonas(bin, dir); err != nil {
+	if err := fakeenv.LinkPersonas(bin, dir); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w: run: --fakecli: %w", errUsage, err)
 	}

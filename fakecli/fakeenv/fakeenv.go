@@ -1,7 +1,9 @@
-// Package fakeenv names the environment variables fakecli reads, for the
-// programs that set them without linking fakecli (the gate):
+// Package fakeenv is what a launcher needs to run fakecli without linking
+// it (the gate, leakgate explore): the environment variables fakecli reads,
+// and the persona names to link to its binary:
 //
-//	env = append(env, fakeenv.Journal+"="+path)
+//	err := fakeenv.LinkPersonas("bin/fakecli", dir)
+//	env = append(env, "PATH="+dir+":"+os.Getenv("PATH"), fakeenv.Journal+"="+path)
 //
 // They are defined here and nowhere else; fakecli's EnvBucket, EnvFaults,
 // EnvFaultPlan, EnvJournal and EnvStallCap are these. A leaf package: it

@@ -244,6 +244,12 @@ const (
 	notOurs // ECHILD: someone else reaped it, or not our child
 )
 
+// Reap reaps one exited child of the caller without blocking (wait4 on
+// its pid, WNOHANG); false if pid is not an exited child of the caller:
+//
+//	if sweep.Reap(pid) { reaped = append(reaped, pid) }
+func Reap(pid int32) bool { return reapChild(pid) == reaped }
+
 // reapChild reaps one zombie child without blocking.
 func reapChild(pid int32) reapResult {
 	var ws unix.WaitStatus

@@ -1,4 +1,4 @@
-package fakecli
+package fakeenv
 
 import (
 	"os"

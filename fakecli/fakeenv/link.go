@@ -1,4 +1,4 @@
-package fakecli
+package fakeenv
 
 import (
 	"fmt"
@@ -6,12 +6,21 @@ import (
 	"path/filepath"
 )
 
-// LinkPersonas makes dir a persona folder for the fakecli binary at
-// fakecliPath: one symlink per persona name (Personas(): aws, fakecli,
-// gsutil, …), each pointing at the binary, so that dir first on PATH makes
-// every storage CLI fakecli:
+// Personas are the names fakecli answers to, sorted: argv[0]'s base name
+// picks the persona (a symlink named "aws" makes fakecli the aws
+// persona). The one list: fakecli's registry has one persona per name
+// here, and its tests check it.
 //
-//	err := fakecli.LinkPersonas("bin/fakecli", dir)
+//	fakeenv.Personas() // [aws azcopy fakecli gcloud gsutil s5cmd]
+func Personas() []string {
+	return []string{"aws", "azcopy", "fakecli", "gcloud", "gsutil", "s5cmd"}
+}
+
+// LinkPersonas makes dir a persona folder for the fakecli binary at
+// fakecliPath: one symlink per persona name (Personas), each pointing at
+// the binary, so that dir first on PATH makes every storage CLI fakecli:
+//
+//	err := fakeenv.LinkPersonas("bin/fakecli", dir)
 //
 // dir must exist; links already there are replaced.
 func LinkPersonas(fakecliPath, dir string) error {
