@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -89,6 +90,17 @@ type Config struct {
 	// They are files, not writers, so that Run never waits for an orphan
 	// that holds a copy of a pipe.
 	Stdin, Stdout, Stderr *os.File
+	// Notices, if set, is where Run says what it does while the command
+	// runs, one line each: a signal passed on, the tree killed at a second
+	// one. `leakgate run` sets its own stderr.
+	Notices io.Writer
+}
+
+// notice writes one line to c.Notices, if set.
+func (c Config) notice(format string, args ...any) {
+	if c.Notices != nil {
+		fmt.Fprintf(c.Notices, "leakgate: "+format+"\n", args...)
+	}
 }
 
 // withDefaults validates c and fills in the defaults.

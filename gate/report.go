@@ -40,7 +40,9 @@ type Report struct {
 	// Pass is the verdict; Failures say why it is false, one line each.
 	Pass     bool     `json:"pass"`
 	Failures []string `json:"failures"`
-	SettleMS int64    `json:"settle_ms"`
+	// SettleMS is the settle window the verdict waited: Config.Settle, or
+	// 0 when a second signal made the gate kill the tree at once.
+	SettleMS int64 `json:"settle_ms"`
 	// Survivors are processes of the command's tree that were still there
 	// when the settle window ended, having been left behind when the
 	// command exited: alive (orphaned) or zombie (never reaped).
@@ -291,9 +293,8 @@ func (r *Report) Leaks() int {
 func (r *Report) judge(requireSuccess bool) {
 	r.Failures = []string{}
 	add := func(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
-	settle := ms(r.SettleMS)
 	if n := len(r.Survivors); n > 0 {
-		add("%s outlived the command and the %s settle window (%s)", plural(n, "process", "processes"), settle, plural(countZombies(r.Survivors), "zombie", "zombies"))
+		add("%s outlived the command and %s (%s)", plural(n, "process", "processes"), r.settleWindow(), plural(countZombies(r.Survivors), "zombie", "zombies"))
 	}
 	if n := len(r.Escaped); n > 0 {
 		add("%s escaped the command's tree while it ran (%d still alive)", plural(n, "process", "processes"), countAlive(r.Escaped))
@@ -316,6 +317,15 @@ func (r *Report) judge(requireSuccess bool) {
 		add("cleanup failed: %s", r.Cleanup.Error)
 	}
 	r.Pass = len(r.Failures) == 0
+}
+
+// settleWindow names the window the verdict waited: "the 2s settle
+// window", or none after a second signal.
+func (r *Report) settleWindow() string {
+	if r.SettleMS == 0 {
+		return "no settle window (a second signal: the gate killed the tree at once)"
+	}
+	return "the " + ms(r.SettleMS) + " settle window"
 }
 
 // exitLine says how the command's exit was seen.
@@ -385,7 +395,7 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  %s\n", p.Text)
 		}
 	}
-	procs(fmt.Sprintf("survivors: left when the command exited, still there after the %s settle window", ms(r.SettleMS)), r.Survivors)
+	procs("survivors: left when the command exited, still there after "+r.settleWindow(), r.Survivors)
 	procs("escaped: alive outside the command's tree while it ran", r.Escaped)
 	if r.OrphansReaped > 0 {
 		fmt.Fprintf(&b, "orphans reaped while the command ran: %d (dead when they came to the gate: not leaks)\n", r.OrphansReaped)

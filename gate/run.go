@@ -211,9 +211,11 @@ func (s *supervised) loop(ctx context.Context, c Config, t *traced, sigs, sigchl
 			signalled++
 			if signalled == 1 || sig == syscall.SIGHUP {
 				_ = unix.Kill(-s.pid, sig.(syscall.Signal)) // its group: as a terminal would
+				c.notice("passed %s on to the command's process group; another SIGINT or SIGTERM kills its whole tree at once", unix.SignalName(sig.(syscall.Signal)))
 				continue
 			}
 			s.interrupted, s.hurried = true, true // a second one: kill the tree now
+			c.notice("a second signal (%s): killing the command's tree", unix.SignalName(sig.(syscall.Signal)))
 			killTree(s.pid)
 		case <-timeout:
 			s.timedOut = true
@@ -225,13 +227,24 @@ func (s *supervised) loop(ctx context.Context, c Config, t *traced, sigs, sigchl
 	}
 }
 
+// settleMS is the settle window the verdict waits, in ms: none after a
+// second signal.
+func settleMS(c Config, s *supervised) int64 {
+	if s.hurried {
+		return 0
+	}
+	return c.Settle.Milliseconds()
+}
+
 // killTree SIGKILLs the command's process group and every descendant of
-// the gate: the answer to a second SIGINT or SIGTERM.
+// the gate (each checked against its start time, so a reused pid is never
+// hit): the answer to a second SIGINT or SIGTERM. It does not wait; the
+// cleanup does.
 func killTree(pid int) {
 	_ = unix.Kill(-pid, unix.SIGKILL)
 	if snap, err := harness.Take(harness.WithMarker("")); err == nil {
 		for _, p := range snap.Descendants {
-			_ = unix.Kill(int(p.Pid), unix.SIGKILL)
+			_ = sweep.Signal(targetOf(p), unix.SIGKILL)
 		}
 	}
 }
@@ -246,7 +259,7 @@ func judge(ctx context.Context, c Config, p *prepared, s *supervised, baseline h
 	}
 	rep := &Report{
 		Command: c.Args, Pid: s.pid, Run: p.run.ID, Started: s.start, RanMS: s.ran.Milliseconds(),
-		Status: statusOf(syscall.WaitStatus(s.ws), s.timedOut, s.interrupted), SettleMS: c.Settle.Milliseconds(),
+		Status: statusOf(syscall.WaitStatus(s.ws), s.timedOut, s.interrupted), SettleMS: settleMS(c, s),
 		Exit:      exitSource(s),
 		Personas:  personasIn(c.PersonaDir),
 		Survivors: []Process{}, Escaped: []Process{}, Timeline: s.timeline,

@@ -106,6 +106,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if guardExe != "" {
 		c.Guard = []string{guardExe, guardCommand}
 	}
+	c.Notices = stderr
 	rep, err := gate.Run(context.Background(), c)
 	switch {
 	case errors.Is(err, gate.ErrConfig):
