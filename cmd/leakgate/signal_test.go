@@ -125,7 +125,7 @@ func TestSecondSignalKillsTheTree(t *testing.T) {
 		t.Errorf("exit %d, status %+v, pass %v; want exit 1, the command killed by SIGKILL", code, rep.Status, rep.Pass)
 	}
 	if rep.SettleMS != 0 || len(rep.Survivors) > 0 && !strings.Contains(rep.String(), "no settle window") {
-		t.Errorf("after a second signal the report claims a settle window:\n%s", rep)
+		t.Errorf("after a second signal the report claims a settle window:\n%s", &rep)
 	}
 	if len(rep.Cleanup.Terminated) != 0 {
 		t.Errorf("after a second signal the cleanup sent SIGTERM first (%v); want SIGKILL at once", rep.Cleanup.Terminated)
