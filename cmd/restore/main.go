@@ -291,7 +291,7 @@ func makeBackup(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// backup fails (its writer dropped before the shutdown).
 	fs.Lookup("cleanup-policy").Usage = "what happens to an upload's child (create_for_write) dropped before its shutdown when the backup fails: " +
 		policyNames() + " (drop is what the real tool does: a child still reading gets EOF and may store a truncated object)"
-	writeTimeout := fs.Duration("write-timeout", 0, "give up on an upload whose command takes no data for this long (0: wait forever, as shipped)")
+	writeTimeout := fs.Duration("write-timeout", 0, "give up on an upload whose command takes no data for this long, or has not exited this long after its data ended (0: wait forever, as shipped)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

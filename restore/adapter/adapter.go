@@ -64,7 +64,8 @@ const (
 // it, later wins, one entry per key. ReadTimeout > 0 bounds each Read's wait
 // for data (0 = none, as shipped); WriteTimeout > 0 is its twin for writers
 // (create_for_write, save_metadata_line): how long a Write may wait for the
-// child to take any byte (0 = none, as shipped). WaitDelay bounds
+// child to take any byte, and how long Close waits for it to exit once its
+// stdin is closed (0 = none, as shipped). WaitDelay bounds
 // KillGroup's wait for bash and its process group on close (0 or negative =
 // DefaultWaitDelay).
 // Stderr receives the children's stderr (nil = os.Stderr, inherited as

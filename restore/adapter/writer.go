@@ -80,6 +80,10 @@ type Writer struct {
 	aborting     chan struct{} // closed when Abort starts
 	abortDone    chan struct{}
 	abortErr     error
+
+	// settled is taken once, by whichever ends Close first: its own
+	// result, or the WriteTimeout timer (which then aborts the child).
+	settled atomic.Bool
 }
 
 func newWriter(c *child, handle string, timeout time.Duration) *Writer {
@@ -165,10 +169,13 @@ func (w *Writer) writeErr(err error) error {
 }
 
 // Close shuts the command down: closes its stdin, reads its stdout to EOF,
-// reaps bash and returns nil for exit 0, else a *ExitError. It waits as long
-// as the command runs (as shipped; WriteTimeout does not bound it); Abort
-// from another goroutine interrupts it. Later calls return the first call's
-// result.
+// reaps bash and returns nil for exit 0, else a *ExitError. Without
+// Adapter.WriteTimeout it waits as long as the command runs, as shipped;
+// with it, Close waits at most that long after closing stdin: a command
+// still running then (an upload stalled after its last bytes fit in the
+// pipe) is aborted under the Policy, as by Abort, and Close returns an
+// error wrapping ErrWriteTimeout. Abort from another goroutine interrupts
+// it. Later calls return the first call's result.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if w.closeStarted {
@@ -193,8 +200,33 @@ func (w *Writer) Close() error {
 	return err
 }
 
-// shutdown is Close's work.
+// shutdown is Close's work, bounded by the write timeout if there is one.
 func (w *Writer) shutdown() error {
+	if w.timeout <= 0 {
+		return w.join()
+	}
+	t := time.AfterFunc(w.timeout, func() {
+		if !w.settled.CompareAndSwap(false, true) {
+			return // Close got its result first
+		}
+		_ = w.Abort()
+		// Abandon closes nothing: end the drain of stdout too (after
+		// Abort has marked the Writer aborting, so the drain's error is
+		// read as the interruption it is).
+		_ = w.c.stdout.SetReadDeadline(time.Now())
+	})
+	defer t.Stop()
+	err := w.join()
+	if w.settled.CompareAndSwap(false, true) {
+		return err
+	}
+	<-w.abortDone // the timer won: its Abort applies the policy
+	return errors.Join(fmt.Errorf("%s: bash (pid %d) did not exit within %v of its stdin closing (%d bytes written): %w",
+		w.c.desc(), w.c.pid, w.timeout, w.Written(), ErrWriteTimeout), w.abortErr)
+}
+
+// join closes stdin, drains stdout and reaps bash; Abort interrupts it.
+func (w *Writer) join() error {
 	_ = w.c.stdin.Close()
 	if _, err := io.Copy(io.Discard, w.c.stdout); err != nil {
 		select {

@@ -208,6 +208,45 @@ func TestWriteTimeoutWaitsForProgress(t *testing.T) {
 	}
 }
 
+// TestCloseTimeoutOnStalledUpload: an upload that stalls after its data
+// fit in the pipe never blocks a Write, so only Close can notice. With a
+// WriteTimeout, Close gives up after it under every policy (Abandon too,
+// which closes nothing), returns ErrWriteTimeout and applies the policy:
+// under KillGroup nothing of the command is left.
+func TestCloseTimeoutOnStalledUpload(t *testing.T) {
+	t.Parallel()
+	for _, p := range Policies() {
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			a := l.adapter(p, Commands{CreateForWrite: stalledUploadCmd})
+			a.WriteTimeout = 200 * time.Millisecond
+			w := l.createForWrite(a, "0-.chunk")
+			tree := l.tree(w.Pid(), "sleep", "cat")
+			if _, err := w.Write([]byte("fits in the pipe")); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- w.Close() }()
+			var err error
+			select {
+			case err = <-closed:
+			case <-time.After(pollDeadline):
+				t.Fatalf("Close on a stalled upload did not return within %v (WriteTimeout %v)", pollDeadline, a.WriteTimeout)
+			}
+			if !errors.Is(err, ErrWriteTimeout) || !strings.Contains(err.Error(), "did not exit within 200ms") {
+				t.Errorf("Close = %v, want ErrWriteTimeout saying the command did not exit", err)
+			}
+			if again := w.Close(); again == nil || again.Error() != err.Error() {
+				t.Errorf("second Close = %v, want the first's result", again)
+			}
+			if p == KillGroup && !waitUntil(func() bool { return !present(tree["sleep"]) && !present(tree["cat"]) }) {
+				t.Errorf("killgroup: the stalled pipeline outlived the timed-out Close")
+			}
+		})
+	}
+}
+
 // TestWriterAbortUnblocksWrite aborts a Writer while another goroutine is
 // blocked writing to a stalled child, without a WriteTimeout.
 func TestWriterAbortUnblocksWrite(t *testing.T) {

@@ -57,7 +57,8 @@
 // Cancelling ctx aborts the writer in flight at once (from another
 // goroutine, as dropping the real future would), so a blocked Write or
 // shutdown returns, except under Abandon, which closes nothing: there only
-// Adapter.WriteTimeout ends a Write blocked on a stalled child. The other
+// Adapter.WriteTimeout ends a Write blocked on a stalled child, or a
+// shutdown waiting for an upload that never exits. The other
 // commands see ctx only before they start (package adapter never kills a
 // child behind the policy's back): a create_backup, save_metadata_line or
 // backup_metadata_file that hangs, or a create_for_write that never prints
