@@ -141,8 +141,10 @@ func (r *run) downloadMissing(ctx context.Context, c *cache, byName map[string]s
 	return nil
 }
 
-// parseCached parses every listed file in the cache, in name order. A file
-// that does not parse is removed (the next run downloads it again).
+// parseCached parses every listed file in the cache, in name order. Every
+// file that does not parse is removed (the next run downloads it again),
+// not only the first, so that one resume fetches all of them afresh; the
+// error names each.
 func parseCached(dir string, byName map[string]string) ([]manifest.EpochEndingBackupMeta, error) {
 	names := make([]string, 0, len(byName))
 	for name := range byName {
@@ -150,19 +152,29 @@ func parseCached(dir string, byName map[string]string) ([]manifest.EpochEndingBa
 	}
 	slices.Sort(names)
 	var metas []manifest.EpochEndingBackupMeta
+	var broken []error
 	for _, name := range names {
 		p := filepath.Join(dir, name)
 		m, err := parseMetadataFile(p)
-		if err != nil {
-			err = fmt.Errorf("metadata file %s: %w", adapter.Quote(byName[name]), err)
-			if rerr := os.Remove(p); rerr != nil {
-				return nil, errors.Join(err, fmt.Errorf("remove it from the cache: %w", rerr))
-			}
-			return nil, fmt.Errorf("%w (removed from the cache: the next run downloads it again)", err)
+		if err == nil {
+			metas = append(metas, m...)
+			continue
 		}
-		metas = append(metas, m...)
+		err = fmt.Errorf("metadata file %s: %w", adapter.Quote(byName[name]), err)
+		if rerr := os.Remove(p); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove it from the cache: %w", rerr))
+		} else {
+			err = fmt.Errorf("%w (removed from the cache: the next run downloads it again)", err)
+		}
+		broken = append(broken, err)
 	}
-	return metas, nil
+	switch len(broken) {
+	case 0:
+		return metas, nil
+	case 1:
+		return nil, broken[0]
+	}
+	return nil, fmt.Errorf("%d metadata files do not parse: %w", len(broken), errors.Join(broken...))
 }
 
 // download copies one metadata file, at most r.maxMetadata bytes, into dir

@@ -279,6 +279,41 @@ func TestMetadataCacheLeftovers(t *testing.T) {
 	cacheHolds(t, s, cache, s.b.Metadata)
 }
 
+// TestEveryBrokenCachedFileIsRemoved: with several cached metadata files
+// cut short, one failed run removes all of them (the error names each), so
+// the next run downloads them all again and succeeds. Removing only the
+// first would take one resume per broken file (a finding of leakgate
+// explore, kept in testdata/explore/metadata-cache-truncated-files.plan).
+func TestEveryBrokenCachedFileIsRemoved(t *testing.T) {
+	s := newHookedStore(t, metadataSpec)
+	cache := filepath.Join(t.TempDir(), "cache")
+	if _, err := restore.Run(context.Background(), restore.Options{Adapter: s.adapter(t), Concurrency: 3, MetadataCacheDir: cache}); err != nil {
+		t.Fatal(err)
+	}
+	broken := s.b.Metadata[:2]
+	for _, h := range broken {
+		if err := os.WriteFile(filepath.Join(cache, path.Base(h)), []byte("{\"EpochEndingBackup\":"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := restore.Run(context.Background(), restore.Options{Adapter: s.adapter(t), Concurrency: 3, MetadataCacheDir: cache})
+	if err == nil || !strings.Contains(err.Error(), "2 metadata files do not parse") {
+		t.Fatalf("got %v, want an error counting the 2 broken files", err)
+	}
+	for _, h := range broken {
+		if !strings.Contains(err.Error(), "metadata file "+strconv.Quote(h)) {
+			t.Errorf("the error does not name %s: %v", h, err)
+		}
+		if _, serr := os.Stat(filepath.Join(cache, path.Base(h))); !errors.Is(serr, os.ErrNotExist) {
+			t.Errorf("broken %s is still cached: %v", h, serr)
+		}
+	}
+	if _, err := restore.Run(context.Background(), restore.Options{Adapter: s.adapter(t), Concurrency: 3, MetadataCacheDir: cache}); err != nil {
+		t.Fatalf("the next run: %v; want it to download both again and succeed", err)
+	}
+	cacheHolds(t, s, cache, s.b.Metadata)
+}
+
 // TestMetadataDownloadsAreBounded: metadata files download through the
 // restore's bounded stream: never more than Concurrency at once, and that
 // many while they are slow. Each download (GATE hook) records how many are
