@@ -7,14 +7,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/leakgate/leakgate/harness"
-	"github.com/leakgate/leakgate/internal/procfs"
+	"github.com/leakgate/leakgate/internal/ownedtemp"
 )
 
 // The guard: nothing of a run survives its gate.
@@ -30,7 +27,11 @@ import (
 // that already; it closes the pipe and waits for the guard (at most
 // guardStopLimit). Limits: a process that dropped the marker (env -i) is
 // not found by the guard; folders left by a gate that died without a
-// guard are removed by the next gate (RemoveStale).
+// guard are removed by the next gate (ownedtemp.RemoveStale).
+
+// folderKinds are the ownedtemp kinds of a gate's temporary folders: the
+// run's own and the persona links leakgate run makes.
+var folderKinds = []string{"run", "personas"}
 
 // guardStopLimit bounds the wait for the guard on a normal return.
 const guardStopLimit = cleanupLimit + 5*time.Second
@@ -76,7 +77,7 @@ func (g *guard) stop() {
 
 // RunGuard is the guard's body: it waits for EOF on stdin (the gate is
 // gone), then kills every process carrying the marker runID and removes
-// folders (only gate folders: MkdirTemp's names), and returns the exit
+// folders (only gate folders: ownedtemp's names of folderKinds), and returns the exit
 // status: 0, or 1 if something survived.
 //
 //	os.Exit(gate.RunGuard(os.Stdin, os.Stderr, runID, folders...))
@@ -96,56 +97,11 @@ func RunGuard(stdin io.Reader, stderr io.Writer, runID string, folders ...string
 		}
 	}
 	for _, f := range folders {
-		if gateFolder.MatchString(filepath.Base(f)) {
+		if ownedtemp.Is(f, folderKinds...) {
 			os.RemoveAll(f)
 		}
 	}
 	return code
-}
-
-// gateFolder matches the names MkdirTemp gives: leakgate-<kind>-<pid>.<start ticks>-<random>.
-var gateFolder = regexp.MustCompile(`^leakgate-(run|personas)-(\d+)\.(\d+)-[^/]+$`)
-
-// MkdirTemp makes a temporary folder for a gate of this process, named
-// after it (pid and start time) so that RemoveStale can tell when its
-// owner is dead: dir, err := gate.MkdirTemp("personas").
-func MkdirTemp(kind string) (string, error) {
-	st, err := procfs.ReadStat(int32(os.Getpid()))
-	if err != nil {
-		return "", fmt.Errorf("temporary folder: %w", err)
-	}
-	return os.MkdirTemp("", fmt.Sprintf("leakgate-%s-%d.%d-", kind, st.Pid, st.StartTicks))
-}
-
-// RemoveStale removes the gate folders (MkdirTemp's) of this user in the
-// temporary folder whose owner process is provably dead: its pid is gone
-// or runs a process started at another time. It returns what it removed.
-func RemoveStale() []string {
-	dir := os.TempDir()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		m := gateFolder.FindStringSubmatch(e.Name())
-		if m == nil || !e.IsDir() {
-			continue
-		}
-		if fi, err := e.Info(); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Getuid()) {
-			continue
-		}
-		pid, _ := strconv.Atoi(m[2])
-		ticks, _ := strconv.ParseUint(m[3], 10, 64)
-		if st, err := procfs.ReadStat(int32(pid)); err == nil && st.StartTicks == ticks {
-			continue // its gate is alive
-		}
-		p := filepath.Join(dir, e.Name())
-		if os.RemoveAll(p) == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // personasIn lists the persona links in dir ("" gives none).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
+	"github.com/leakgate/leakgate/internal/ownedtemp"
 	"github.com/leakgate/leakgate/internal/sweep"
 	"github.com/leakgate/leakgate/journal"
 )
@@ -86,8 +87,8 @@ type prepared struct {
 // prepare removes stale folders of dead gates, makes the run's temporary
 // folder, builds the command's environment and finds its executable.
 func prepare(c Config) (*prepared, error) {
-	RemoveStale()
-	tmp, err := MkdirTemp("run")
+	ownedtemp.RemoveStale(folderKinds...)
+	tmp, err := ownedtemp.Mkdir("run")
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/leakgate/leakgate/internal/ownedtemp"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/manifest"
 	"github.com/leakgate/leakgate/restore/stream"
@@ -48,7 +49,10 @@ var ErrTooLarge = errors.New("file exceeds its bound")
 // parse is removed for the same reason, and the error names it.
 func (r *run) syncMetadata(ctx context.Context, dir string) ([]manifest.EpochEndingBackupMeta, error) {
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "leakgate-metadata-")
+		// Named after this process, so that the next run removes it if
+		// this one dies without doing so (SIGKILL, a second Ctrl-C).
+		ownedtemp.RemoveStale("metadata")
+		tmp, err := ownedtemp.Mkdir("metadata")
 		if err != nil {
 			return nil, fmt.Errorf("temporary metadata cache dir: %w", err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/leakgate/leakgate/explore"
 	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/internal/ownedtemp"
 )
 
 const exploreUsage = `usage: leakgate explore [flags] -- CMD ARGS…
@@ -98,7 +99,10 @@ func exploreCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, err := os.MkdirTemp("", "leakgate-explore-")
+	// Named after this process: a later explore removes what a killed one
+	// left (ownedtemp.RemoveStale).
+	ownedtemp.RemoveStale("explore", "replay")
+	root, err := ownedtemp.Mkdir("explore")
 	if err != nil {
 		return err
 	}
@@ -246,7 +250,7 @@ func replay(ctx context.Context, f exploreFlags, subj explore.Subject, stdout io
 	if err != nil {
 		return fmt.Errorf("%w: explore: --replay: %w", errUsage, err)
 	}
-	dir, err := os.MkdirTemp("", "leakgate-replay-")
+	dir, err := ownedtemp.Mkdir("replay")
 	if err != nil {
 		return err
 	}

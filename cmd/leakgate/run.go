@@ -14,6 +14,7 @@ import (
 
 	"github.com/leakgate/leakgate/fakecli/fakeenv"
 	"github.com/leakgate/leakgate/gate"
+	"github.com/leakgate/leakgate/internal/ownedtemp"
 	"github.com/leakgate/leakgate/reports"
 )
 
@@ -190,7 +191,7 @@ func setPersonas(c *gate.Config, f runFlags) (func(), error) {
 			return nil, fmt.Errorf("%w: run: --faults, --fault-plan and --bucket are fakecli's: give --personas DIR or --fakecli FILE (no fakecli beside leakgate)", errUsage)
 		}
 	}
-	dir, err := gate.MkdirTemp("personas")
+	dir, err := ownedtemp.Mkdir("personas")
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}

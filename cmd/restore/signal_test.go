@@ -284,6 +284,26 @@ func TestSecondSignalKillsAtOnce(t *testing.T) {
 	if log := b.log(); strings.Contains(log, "stopped by") {
 		t.Errorf("the second signal let the command finish its stop:\n%s", log)
 	}
+
+	// Killed at once, it could not remove its temporary metadata cache:
+	// the next bin/restore in the same TMPDIR does (its owner is dead).
+	tmp := ""
+	for _, kv := range b.cmd.Env {
+		if v, ok := strings.CutPrefix(kv, "TMPDIR="); ok {
+			tmp = v // the last one counts
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "leakgate-metadata-*"))
+	if len(left) != 1 {
+		t.Fatalf("want the killed run's one temporary metadata cache in %s, found %v", tmp, left)
+	}
+	next := startBin(t, []string{"TMPDIR=" + tmp}, bootstrapArgs(cfg, "killgroup")...)
+	if st := next.wait(t); !st.Success() {
+		t.Fatalf("the next restore: %v; stderr:\n%s", st, next.log())
+	}
+	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("the next restore left the dead run's %s in place (%v)", left[0], err)
+	}
 }
 
 // TestSIGKILLSurvivors: SIGKILL runs no cleanup, so the stalled reads
