@@ -206,3 +206,30 @@ func TestRefusedExpectContinueSendsNoLateContinue(t *testing.T) {
 		t.Errorf("after the 503 the server sent %q", rest)
 	}
 }
+
+// TestOpenUploadsAreBounded: a client that starts multipart uploads and
+// never ends them gets SlowDown (503) at MaxOpenUploads; aborting one makes
+// room again.
+func TestOpenUploadsAreBounded(t *testing.T) {
+	ts := serve(t, "")
+	var first string
+	for i := range MaxOpenUploads {
+		id, err := ts.uploads.create("b/k")
+		if err != nil {
+			t.Fatalf("upload %d of %d: %v", i+1, MaxOpenUploads, err)
+		}
+		if first == "" {
+			first = id
+		}
+	}
+	resp, body := ts.mustDo(t, "POST", "/b/k?uploads", nil)
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "SlowDown") || !strings.Contains(string(body), "1000 uploads are open") {
+		t.Errorf("upload %d: status %d %.300s; want 503 SlowDown naming the open uploads", MaxOpenUploads+1, resp.StatusCode, body)
+	}
+	if resp, body := ts.mustDo(t, "DELETE", "/b/k?uploadId="+first, nil); resp.StatusCode != 204 {
+		t.Fatalf("AbortMultipartUpload: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := ts.mustDo(t, "POST", "/b/k?uploads", nil); resp.StatusCode != 200 {
+		t.Errorf("after an abort: %d %s; want room for one more upload", resp.StatusCode, body)
+	}
+}

@@ -188,6 +188,8 @@ func (s *Server) s3Fail(x *exchange, key string, err error) {
 		s.s3Error(x, http.StatusNotFound, "NoSuchUpload", err.Error(), key)
 	case errors.Is(err, ErrBadPart):
 		s.s3Error(x, http.StatusBadRequest, "InvalidPart", err.Error(), key)
+	case errors.Is(err, ErrTooManyUploads):
+		s.s3Error(x, http.StatusServiceUnavailable, "SlowDown", err.Error(), key)
 	case errors.Is(err, ErrBody), errors.Is(err, ErrChunked), errors.Is(err, ErrTooLarge):
 		s.s3Error(x, http.StatusBadRequest, bodyCode(err), err.Error(), key)
 	case errors.Is(err, errBadDigest):

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/leakgate/leakgate/internal/clip"
+	"github.com/leakgate/leakgate/internal/ownedtemp"
 )
 
 // ErrNoUpload is wrapped by the errors of multipart requests that name an
@@ -42,6 +43,15 @@ type upload struct {
 // errUploadsClosed is wrapped when an upload starts after the server closed.
 var errUploadsClosed = errors.New("server closed")
 
+// MaxOpenUploads bounds the multipart uploads open at once (created, not
+// yet completed or aborted): a client that starts uploads and never ends
+// them cannot fill the disk with staging folders or the server's memory.
+const MaxOpenUploads = 1000
+
+// ErrTooManyUploads is wrapped when an upload would exceed MaxOpenUploads
+// (S3's SlowDown, 503).
+var ErrTooManyUploads = errors.New("too many open multipart uploads")
+
 // folder returns the staging folder, making it on first use.
 func (u *uploads) folder() (string, error) {
 	u.mu.Lock()
@@ -50,7 +60,10 @@ func (u *uploads) folder() (string, error) {
 		return "", fmt.Errorf("multipart staging folder: %w", errUploadsClosed)
 	}
 	if u.dir == "" {
-		dir, err := os.MkdirTemp("", "objserver-uploads-")
+		// Named after this process: a later server removes it if this one
+		// was killed before it could (ownedtemp.RemoveStale).
+		ownedtemp.RemoveStale("uploads")
+		dir, err := ownedtemp.Mkdir("uploads")
 		if err != nil {
 			return "", fmt.Errorf("multipart staging folder: %w", err)
 		}
@@ -81,11 +94,14 @@ func (u *uploads) create(key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if open := len(u.m); open >= MaxOpenUploads {
+		return "", fmt.Errorf("%d uploads are open (complete or abort one first): %w", open, ErrTooManyUploads)
+	}
 	if err := os.Mkdir(filepath.Join(dir, id), 0o700); err != nil {
 		return "", fmt.Errorf("upload %s: %w", clip.Word(id), err)
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	u.m[id] = &upload{key: key, parts: map[int]string{}}
 	return id, nil
 }
