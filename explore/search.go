@@ -74,16 +74,15 @@ type Result struct {
 // or the evidence folder cannot be written.
 func (s *Search) Run(ctx context.Context) (*Result, error) {
 	start := time.Now()
-	// Plans are drawn until the budget is spent (draw); a worker that
-	// found a failing plan shrinks it meanwhile, within the same budget
-	// (ctx), while the others go on drawing; a finding made late is
-	// shrunk as far as the budget allows.
+	// Plans are drawn until the budget is spent; a worker that found a
+	// failing plan shrinks it meanwhile, within the same budget (ctx),
+	// while the others go on drawing; a finding made late is shrunk as far
+	// as the budget allows.
 	ctx, cancel := context.WithCancel(ctx)
 	if s.Budget > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.Budget)
 	}
 	defer cancel()
-	draw := ctx
 	work := filepath.Join(s.Dir, "work")
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("explore: %w", err)
@@ -91,73 +90,123 @@ func (s *Search) Run(ctx context.Context) (*Result, error) {
 	defer os.RemoveAll(work)
 	sp := s.Subject.Space()
 	sp.MaxRules = s.MaxRules
-	res := &Result{Seed: s.Seed}
-	var mu sync.Mutex
-	var searchTime time.Duration
-	shrunk := map[string]bool{}
-	next := s.indices()
+	r := &searchRun{s: s, ctx: ctx, cancel: cancel, work: work, sp: sp,
+		res: &Result{Seed: s.Seed}, shrunk: map[string]bool{}, next: s.indices()}
 	var wg sync.WaitGroup
 	for range max(1, s.Workers) {
-		wg.Go(func() {
-			for draw.Err() == nil {
-				mu.Lock()
-				i, ok := next()
-				mu.Unlock()
-				if !ok {
-					return
-				}
-				plan := Generate(sp, s.Seed, i)
-				t0 := time.Now()
-				out, err := s.check(draw, s.Subject, plan, work)
-				mu.Lock()
-				searchTime += time.Since(t0)
-				if draw.Err() != nil {
-					mu.Unlock()
-					return
-				}
-				res.Runs++
-				if err != nil {
-					res.Errors++
-					res.LastError = err.Error()
-					s.logf("run %d: error: %v", i, err)
-				} else if out.Failed() {
-					res.Failed++
-				}
-				fresh := err == nil && out.Failed() && !shrunk[out.Broken[0].Property]
-				if fresh {
-					shrunk[out.Broken[0].Property] = true
-				}
-				mu.Unlock()
-				if err == nil {
-					s.logf("run %d: %s: %s", i, plan, out)
-				}
-				if fresh {
-					f := s.shrink(ctx, i, plan, out, work)
-					mu.Lock()
-					if f.Confirmed {
-						res.Findings = append(res.Findings, f)
-					} else {
-						// A timing accident, or too rare to shrink: the
-						// next failure of the property gets its chance.
-						res.Unconfirmed = append(res.Unconfirmed, f)
-						delete(shrunk, f.Property)
-					}
-					mu.Unlock()
-					if f.Confirmed && s.Until != nil && s.Until(f) {
-						cancel()
-					}
-				}
-			}
-		})
+		wg.Go(r.worker)
 	}
 	wg.Wait()
+	return r.finish(start)
+}
+
+// searchRun is one Run in progress, shared by its workers: mu guards res,
+// searchTime, shrunk and next.
+type searchRun struct {
+	s      *Search
+	ctx    context.Context // the budget: drawing and shrinking end with it
+	cancel func()          // ends the search early (Until)
+	work   string
+	sp     Space
+
+	mu         sync.Mutex
+	res        *Result
+	searchTime time.Duration   // spent checking drawn plans, summed over workers
+	shrunk     map[string]bool // properties whose finding is shrunk or being shrunk
+	next       func() (int, bool)
+}
+
+// worker draws and checks plans until the budget is spent or the run
+// indices run out, and shrinks each failure that is the first of its
+// property.
+//
+//	wg.Go(r.worker)
+func (r *searchRun) worker() {
+	for r.ctx.Err() == nil {
+		r.mu.Lock()
+		i, ok := r.next()
+		r.mu.Unlock()
+		if !ok {
+			return
+		}
+		plan := Generate(r.sp, r.s.Seed, i)
+		out, fresh, counted := r.try(i, plan)
+		if !counted {
+			return
+		}
+		if fresh {
+			r.shrink(i, plan, out)
+		}
+	}
+}
+
+// try checks run i's plan and counts it in the result. fresh says its
+// failure is the first of its property, to be shrunk; counted is false
+// when the budget ran out during the check (the run is not counted).
+//
+//	out, fresh, counted := r.try(i, plan)
+func (r *searchRun) try(i int, plan *faults.Plan) (out Outcome, fresh, counted bool) {
+	t0 := time.Now()
+	out, err := r.s.check(r.ctx, r.s.Subject, plan, r.work)
+	r.mu.Lock()
+	r.searchTime += time.Since(t0)
+	if r.ctx.Err() != nil {
+		r.mu.Unlock()
+		return out, false, false
+	}
+	r.res.Runs++
+	if err != nil {
+		r.res.Errors++
+		r.res.LastError = err.Error()
+		r.s.logf("run %d: error: %v", i, err)
+	} else if out.Failed() {
+		r.res.Failed++
+	}
+	fresh = err == nil && out.Failed() && !r.shrunk[out.Broken[0].Property]
+	if fresh {
+		r.shrunk[out.Broken[0].Property] = true
+	}
+	r.mu.Unlock()
+	if err == nil {
+		r.s.logf("run %d: %s: %s", i, plan, out)
+	}
+	return out, fresh, true
+}
+
+// shrink confirms and shrinks run i's failing plan and records it as a
+// finding, or as unconfirmed; a finding Until accepts ends the search.
+//
+//	r.shrink(i, plan, out)
+func (r *searchRun) shrink(i int, plan *faults.Plan, out Outcome) {
+	f := r.s.shrink(r.ctx, i, plan, out, r.work)
+	r.mu.Lock()
+	if f.Confirmed {
+		r.res.Findings = append(r.res.Findings, f)
+	} else {
+		// A timing accident, or too rare to shrink: the next failure of
+		// the property gets its chance.
+		r.res.Unconfirmed = append(r.res.Unconfirmed, f)
+		delete(r.shrunk, f.Property)
+	}
+	r.mu.Unlock()
+	if f.Confirmed && r.s.Until != nil && r.s.Until(f) {
+		r.cancel()
+	}
+}
+
+// finish completes the result once the workers are done: the times, the
+// rate, and each finding's evidence saved under Dir.
+//
+//	return r.finish(start)
+func (r *searchRun) finish(start time.Time) (*Result, error) {
+	res := r.res
 	res.Took = time.Since(start).Seconds()
-	if searchTime > 0 {
+	if r.searchTime > 0 {
 		// Runs per minute of wall time: search time is summed over workers.
-		res.RunsPerMinute = float64(res.Runs) / (searchTime.Minutes() / float64(max(1, s.Workers)))
+		res.RunsPerMinute = float64(res.Runs) / (r.searchTime.Minutes() / float64(max(1, r.s.Workers)))
 	}
 	for i := range res.Findings {
-		if err := s.save(&res.Findings[i]); err != nil {
+		if err := r.s.save(&res.Findings[i]); err != nil {
 			return res, err
 		}
 	}

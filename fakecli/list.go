@@ -79,11 +79,30 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 		}
 		return nil, false, nil
 	}
-	ents, err := os.ReadDir(dir)
+	subs, objs, err := l.entries(dir)
 	if err != nil {
 		return nil, false, err
 	}
-	var subs, objs []fs.DirEntry
+	if l.Style == ListPlain {
+		subs = nil // the plain protocol lists objects only
+	}
+	out, err = l.format(subs, objs)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, len(subs)+len(objs) > 0, nil
+}
+
+// entries reads folder dir and returns its sub-folders and its objects
+// whose names start with l.Prefix, in name order, uploads in progress
+// (TempPrefix) left out.
+//
+//	subs, objs, err := l.entries(dir)
+func (l Listing) entries(dir string) (subs, objs []fs.DirEntry, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasPrefix(name, TempPrefix) || !strings.HasPrefix(name, l.Prefix) {
@@ -95,19 +114,20 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 			objs = append(objs, e)
 		}
 	}
+	return subs, objs, nil
+}
+
+// format prints subs and objs in l's style (all but ListAzure).
+//
+//	out, err := l.format(subs, objs)
+func (l Listing) format(subs, objs []fs.DirEntry) ([]byte, error) {
 	var buf bytes.Buffer
+	var err error
 	switch l.Style {
 	case ListAWS:
-		for _, e := range subs {
-			fmt.Fprintf(&buf, "%30s %s/\n", "PRE", e.Name())
-		}
-		for _, e := range objs {
-			info, err := e.Info()
-			if err != nil {
-				return nil, false, err
-			}
-			fmt.Fprintf(&buf, "%s %10d %s\n", info.ModTime().In(time.Local).Format(time.DateTime), info.Size(), e.Name())
-		}
+		err = awsColumns.write(&buf, subs, objs)
+	case ListS5:
+		err = s5Columns.write(&buf, subs, objs)
 	case ListGS:
 		var names []string
 		for _, e := range subs {
@@ -120,26 +140,58 @@ func (l Listing) render(b *Bucket) (out []byte, found bool, err error) {
 		for _, n := range names {
 			buf.WriteString(l.Show + n + "\n")
 		}
-	case ListS5:
-		for _, e := range subs {
-			fmt.Fprintf(&buf, "%19s %1s %-1s %12s %s\n", "", "", "", "DIR", e.Name()+"/")
-		}
-		for _, e := range objs {
-			info, err := e.Info()
-			if err != nil {
-				return nil, false, err
-			}
-			fmt.Fprintf(&buf, "%19s %1s %-1s %12d %s\n", info.ModTime().UTC().Format("2006/01/02 15:04:05"), "", "", info.Size(), e.Name())
-		}
 	case ListPlain:
-		subs = nil
 		for _, e := range objs {
 			buf.WriteString(l.Show + e.Name() + "\n")
 		}
 	default:
-		return nil, false, fmt.Errorf("listing %q: unknown style %d", l.Dir, l.Style)
+		return nil, fmt.Errorf("listing %q: unknown style %d", l.Dir, l.Style)
 	}
-	return buf.Bytes(), len(subs)+len(objs) > 0, nil
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// columns is a listing that prints a line per sub-prefix, then a line per
+// object from its file info, as `aws s3 ls` and `s5cmd ls` do.
+type columns struct {
+	sub func(name string) string
+	obj func(info fs.FileInfo, name string) string
+}
+
+// awsColumns are `aws s3 ls`'s lines (see ListAWS), times in local time.
+var awsColumns = columns{
+	sub: func(name string) string { return fmt.Sprintf("%30s %s/\n", "PRE", name) },
+	obj: func(info fs.FileInfo, name string) string {
+		return fmt.Sprintf("%s %10d %s\n", info.ModTime().In(time.Local).Format(time.DateTime), info.Size(), name)
+	},
+}
+
+// s5Columns are `s5cmd ls`'s lines (see ListS5), times in UTC, the storage
+// class and ETag columns empty.
+var s5Columns = columns{
+	sub: func(name string) string { return fmt.Sprintf("%19s %1s %-1s %12s %s\n", "", "", "", "DIR", name+"/") },
+	obj: func(info fs.FileInfo, name string) string {
+		return fmt.Sprintf("%19s %1s %-1s %12d %s\n", info.ModTime().UTC().Format("2006/01/02 15:04:05"), "", "", info.Size(), name)
+	},
+}
+
+// write prints subs, then objs, to buf.
+//
+//	err := awsColumns.write(&buf, subs, objs)
+func (c columns) write(buf *bytes.Buffer, subs, objs []fs.DirEntry) error {
+	for _, e := range subs {
+		buf.WriteString(c.sub(e.Name()))
+	}
+	for _, e := range objs {
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		buf.WriteString(c.obj(info, e.Name()))
+	}
+	return nil
 }
 
 // renderAzure lists every object below dir, recursively, as `azcopy ls`.

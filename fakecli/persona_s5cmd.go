@@ -71,16 +71,13 @@ func parseS5Flags(p *Persona, set string, args []string) (map[string]string, []s
 	return flags, nil, nil
 }
 
+// parseS5cmd parses `s5cmd [global flags] SUB [flags] ARGS…`: the global
+// flags (s5Global), the subcommand and its flags, then one function per
+// subcommand (s5Cat, s5Pipe, s5Ls, s5Mv).
 func parseS5cmd(p *Persona, args []string) (Command, error) {
-	global, rest, err := parseS5Flags(p, "", args)
+	rest, err := s5Global(p, args)
 	if err != nil {
 		return Command{}, err
-	}
-	if e, ok := global["endpoint-url"]; ok && !strings.HasPrefix(e, "http") {
-		return Command{}, usagef(p, "ERROR bad value for --endpoint-url %v: scheme is missing. Must be of the form http://<hostname>/ or https://<hostname>/", e)
-	}
-	if global["no-sign-request"] == "true" && (global["profile"] != "" || global["credentials-file"] != "") {
-		return Command{}, usagef(p, `ERROR "no-sign-request" and "profile" flags cannot be used together`)
 	}
 	if len(rest) == 0 {
 		return Command{}, usagef(p, "missing command (cat, ls, mv or pipe)")
@@ -93,7 +90,48 @@ func parseS5cmd(p *Persona, args []string) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	// What s5cmd's messages call the command: name, flags set, arguments.
+	c := newS5Call(p, sub, flags, pos)
+	switch sub {
+	case "cat":
+		return s5Cat(c)
+	case "pipe":
+		return s5Pipe(c)
+	case "ls":
+		return s5Ls(c)
+	default: // mv
+		return s5Mv(c)
+	}
+}
+
+// s5Global parses the global flags and checks the combinations s5cmd
+// refuses; it returns what follows them.
+func s5Global(p *Persona, args []string) ([]string, error) {
+	global, rest, err := parseS5Flags(p, "", args)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := global["endpoint-url"]; ok && !strings.HasPrefix(e, "http") {
+		return nil, usagef(p, "ERROR bad value for --endpoint-url %v: scheme is missing. Must be of the form http://<hostname>/ or https://<hostname>/", e)
+	}
+	if global["no-sign-request"] == "true" && (global["profile"] != "" || global["credentials-file"] != "") {
+		return nil, usagef(p, `ERROR "no-sign-request" and "profile" flags cannot be used together`)
+	}
+	return rest, nil
+}
+
+// s5Call is one subcommand as parsed: its flags and arguments, and full,
+// what s5cmd's messages call the command (name, flags set, arguments).
+type s5Call struct {
+	p     *Persona
+	flags map[string]string
+	pos   []string
+	full  string
+}
+
+// newS5Call builds the s5Call of subcommand sub.
+//
+//	c := newS5Call(p, "cat", map[string]string{"raw": "true"}, []string{"s3://b/k"}) // c.full: "cat --raw=true s3://b/k"
+func newS5Call(p *Persona, sub string, flags map[string]string, pos []string) s5Call {
 	full := sub
 	for _, name := range sortedKeys(flags) {
 		full += " --" + name + "=" + flags[name]
@@ -101,81 +139,94 @@ func parseS5cmd(p *Persona, args []string) (Command, error) {
 	if len(pos) > 0 {
 		full += " " + strings.Join(pos, " ")
 	}
-	s5err := func(format string, v ...any) error {
-		return usagef(p, "ERROR %q: "+format, append([]any{full}, v...)...)
-	}
-	switch sub {
-	case "cat":
-		if len(pos) != 1 {
-			return Command{}, s5err("expected only one argument")
-		}
-		key, err := s5Object(p, pos[0], flags, s5err, "source must be a remote object", "remote source must be an object")
-		if err != nil {
-			return Command{}, err
-		}
-		return Command{Op: faults.OpRead, Src: pos[0], Key: key, Handle: key, Missing: s5NotFound(full, pos[0])}, nil
-	case "pipe":
-		if len(pos) != 1 {
-			return Command{}, s5err("expected destination argument")
-		}
-		key, err := s5Object(p, pos[0], flags, s5err, "destination must be a bucket", "target "+`"`+pos[0]+`"`+" must be an object")
-		if err != nil {
-			return Command{}, err
-		}
-		return Command{Op: faults.OpWrite, Src: pos[0], Key: key, Handle: key}, nil
-	case "ls":
-		if len(pos) == 0 {
-			return Command{}, usagef(p, "ls: listing buckets is not supported by fakecli")
-		}
-		if len(pos) > 1 {
-			return Command{}, s5err("expected only 1 argument")
-		}
-		key, slash, err := parseURL(p, "s3", pos[0])
-		if err != nil {
-			return Command{}, err
-		}
-		if strings.ContainsAny(pos[0], "*?") {
-			return Command{}, usagef(p, "ls: wildcards are not supported by fakecli: %s", pos[0])
-		}
-		if !strings.Contains(key, "/") {
-			slash = true // s3://b lists the bucket
-		}
-		dir, prefix := splitPrefix(key, slash)
-		return Command{Op: faults.OpList, Src: pos[0], List: Listing{Style: ListS5, Dir: dir, Prefix: prefix,
-			Empty: `ERROR "` + full + `": no object found`, EmptyExit: ExitFailed}}, nil
-	default: // mv
-		if len(pos) != 2 {
-			return Command{}, s5err("expected source and destination arguments")
-		}
-		from, err := s5Object(p, pos[0], flags, s5err, "source must be a remote object", "source must be an object")
-		if err != nil {
-			return Command{}, err
-		}
-		to, err := s5Object(p, pos[1], flags, s5err, "destination must be a remote object", "target "+`"`+pos[1]+`"`+" must be an object")
-		if err != nil {
-			return Command{}, err
-		}
-		return Command{Op: faults.OpMove, Src: pos[0], Key: from, Dst: pos[1], To: to, Handle: from,
-			Missing: s5NotFound(full, pos[0]), Moved: "mv " + pos[0] + " " + pos[1] + "\n"}, nil
-	}
+	return s5Call{p: p, flags: flags, pos: pos, full: full}
 }
 
-// s5Object checks that url names one remote object (s3://B/K, no trailing
+// errf is s5cmd's error about the command: `ERROR "<full>": <message>`.
+func (c s5Call) errf(format string, v ...any) error {
+	return usagef(c.p, "ERROR %q: "+format, append([]any{c.full}, v...)...)
+}
+
+// s5Cat parses `cat s3://B/K` (a read).
+func s5Cat(c s5Call) (Command, error) {
+	if len(c.pos) != 1 {
+		return Command{}, c.errf("expected only one argument")
+	}
+	key, err := c.object(c.pos[0], "source must be a remote object", "remote source must be an object")
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Op: faults.OpRead, Src: c.pos[0], Key: key, Handle: key, Missing: s5NotFound(c.full, c.pos[0])}, nil
+}
+
+// s5Pipe parses `pipe s3://B/K` (a write from stdin).
+func s5Pipe(c s5Call) (Command, error) {
+	if len(c.pos) != 1 {
+		return Command{}, c.errf("expected destination argument")
+	}
+	key, err := c.object(c.pos[0], "destination must be a bucket", "target "+`"`+c.pos[0]+`"`+" must be an object")
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Op: faults.OpWrite, Src: c.pos[0], Key: key, Handle: key}, nil
+}
+
+// s5Ls parses `ls s3://B/PREFIX` (no bucket listing, no wildcards).
+func s5Ls(c s5Call) (Command, error) {
+	if len(c.pos) == 0 {
+		return Command{}, usagef(c.p, "ls: listing buckets is not supported by fakecli")
+	}
+	if len(c.pos) > 1 {
+		return Command{}, c.errf("expected only 1 argument")
+	}
+	key, slash, err := parseURL(c.p, "s3", c.pos[0])
+	if err != nil {
+		return Command{}, err
+	}
+	if strings.ContainsAny(c.pos[0], "*?") {
+		return Command{}, usagef(c.p, "ls: wildcards are not supported by fakecli: %s", c.pos[0])
+	}
+	if !strings.Contains(key, "/") {
+		slash = true // s3://b lists the bucket
+	}
+	dir, prefix := splitPrefix(key, slash)
+	return Command{Op: faults.OpList, Src: c.pos[0], List: Listing{Style: ListS5, Dir: dir, Prefix: prefix,
+		Empty: `ERROR "` + c.full + `": no object found`, EmptyExit: ExitFailed}}, nil
+}
+
+// s5Mv parses `mv s3://B/K s3://B/K2`.
+func s5Mv(c s5Call) (Command, error) {
+	if len(c.pos) != 2 {
+		return Command{}, c.errf("expected source and destination arguments")
+	}
+	from, err := c.object(c.pos[0], "source must be a remote object", "source must be an object")
+	if err != nil {
+		return Command{}, err
+	}
+	to, err := c.object(c.pos[1], "destination must be a remote object", "target "+`"`+c.pos[1]+`"`+" must be an object")
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Op: faults.OpMove, Src: c.pos[0], Key: from, Dst: c.pos[1], To: to, Handle: from,
+		Missing: s5NotFound(c.full, c.pos[0]), Moved: "mv " + c.pos[0] + " " + c.pos[1] + "\n"}, nil
+}
+
+// object checks that url names one remote object (s3://B/K, no trailing
 // slash, no glob characters unless --raw) and returns its key. notRemote
 // and notObject are s5cmd's messages for the two ways it can fail.
-func s5Object(p *Persona, url string, flags map[string]string, s5err func(string, ...any) error, notRemote, notObject string) (string, error) {
+func (c s5Call) object(url, notRemote, notObject string) (string, error) {
 	if !strings.HasPrefix(url, "s3://") {
-		return "", s5err("%s", notRemote)
+		return "", c.errf("%s", notRemote)
 	}
-	key, slash, err := parseURL(p, "s3", url)
+	key, slash, err := parseURL(c.p, "s3", url)
 	if err != nil {
 		return "", err
 	}
 	if slash || !strings.Contains(key, "/") {
-		return "", s5err("%s", notObject)
+		return "", c.errf("%s", notObject)
 	}
-	if flags["raw"] != "true" && strings.ContainsAny(url, "*?") {
-		return "", s5err("remote source %q can not contain glob characters", url)
+	if c.flags["raw"] != "true" && strings.ContainsAny(url, "*?") {
+		return "", c.errf("remote source %q can not contain glob characters", url)
 	}
 	return key, nil
 }

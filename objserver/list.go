@@ -3,6 +3,7 @@ package objserver
 import (
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,7 +49,6 @@ type commonPrefix struct {
 // continuation-token and encoding-type=url are honoured. A bucket folder
 // that does not exist is NoSuchBucket.
 func (s *Server) s3List(x *exchange, bucket string) {
-	q := x.r.URL.Query()
 	p, err := s.store.bucket.Path(bucket)
 	if err == nil {
 		if !isDir(p) {
@@ -56,61 +56,96 @@ func (s *Server) s3List(x *exchange, bucket string) {
 			return
 		}
 	}
-	prefix, delim := q.Get("prefix"), q.Get("delimiter")
-	maxKeys := 1000
-	if v := q.Get("max-keys"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "max-keys "+clip.Quote(v, 0)+" is not a number ≥ 0", "/"+bucket)
-			return
-		}
-		maxKeys = min(n, 1000)
-	}
-	after := q.Get("start-after")
-	token := q.Get("continuation-token")
-	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil {
-			s.s3Error(x, http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect", "/"+bucket)
-			return
-		}
-		after = string(b)
+	lq, qerr := parseListQuery(x.r.URL.Query())
+	if qerr != nil {
+		s.s3Error(x, http.StatusBadRequest, "InvalidArgument", qerr.Error(), "/"+bucket)
+		return
 	}
 	var ents []entry
 	if err == nil {
-		ents, err = s.store.list(bucket, prefix)
+		ents, err = s.store.list(bucket, lq.prefix)
 	}
 	if err != nil {
 		s.s3Fail(x, bucket, err)
 		return
 	}
-	enc := func(v string) string { return v }
-	if q.Get("encoding-type") == "url" {
-		enc = url.QueryEscape // botocore decodes with unquote_plus
+	res := s.listPage(bucket, lq, ents)
+	s.reply(x, http.StatusOK, http.Header{"Content-Type": {"application/xml"}}, s3XML(res), x.s3ErrorFor)
+}
+
+// listQuery is what a ListObjectsV2 request asks for.
+type listQuery struct {
+	prefix, delim string
+	maxKeys       int    // at most 1000
+	startAfter    string // the start-after parameter, as sent
+	after         string // list keys after this: the continuation token's key, else startAfter
+	token         string // continuation-token, as sent
+	encodingType  string // "url" or "" (as sent)
+}
+
+// parseListQuery reads a ListObjectsV2 query. Its errors are the message
+// of an InvalidArgument answer (a bad max-keys or continuation token).
+//
+//	lq, err := parseListQuery(url.Values{"prefix": {"e1/"}, "max-keys": {"2"}})
+func parseListQuery(q url.Values) (listQuery, error) {
+	lq := listQuery{prefix: q.Get("prefix"), delim: q.Get("delimiter"), maxKeys: 1000,
+		startAfter: q.Get("start-after"), token: q.Get("continuation-token"), encodingType: q.Get("encoding-type")}
+	if v := q.Get("max-keys"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return listQuery{}, errors.New("max-keys " + clip.Quote(v, 0) + " is not a number ≥ 0")
+		}
+		lq.maxKeys = min(n, 1000)
 	}
+	lq.after = lq.startAfter
+	if lq.token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(lq.token)
+		if err != nil {
+			return listQuery{}, errors.New("The continuation token provided is incorrect")
+		}
+		lq.after = string(b)
+	}
+	return lq, nil
+}
+
+// enc encodes a key or prefix for the answer: URL-encoded with
+// encoding-type=url (botocore decodes with unquote_plus), else as is.
+func (lq listQuery) enc(v string) string {
+	if lq.encodingType == "url" {
+		return url.QueryEscape(v)
+	}
+	return v
+}
+
+// listPage is the answer to lq from ents (the keys under lq.prefix, in
+// order): up to maxKeys objects and common prefixes after lq.after, with a
+// continuation token if more follow.
+//
+//	res := s.listPage("b", lq, ents)
+func (s *Server) listPage(bucket string, lq listQuery, ents []entry) listResult {
 	res := listResult{
 		Xmlns:             "http://s3.amazonaws.com/doc/2006-03-01/",
 		Name:              bucket,
-		Prefix:            enc(prefix),
-		Delimiter:         enc(delim),
-		MaxKeys:           maxKeys,
-		EncodingType:      q.Get("encoding-type"),
-		ContinuationToken: token,
-		StartAfter:        enc(q.Get("start-after")),
+		Prefix:            lq.enc(lq.prefix),
+		Delimiter:         lq.enc(lq.delim),
+		MaxKeys:           lq.maxKeys,
+		EncodingType:      lq.encodingType,
+		ContinuationToken: lq.token,
+		StartAfter:        lq.enc(lq.startAfter),
 	}
 	seen := map[string]bool{}
 	last := ""
 	for _, e := range ents {
 		name := e.key
-		if delim != "" {
-			if i := strings.Index(name[len(prefix):], delim); i >= 0 {
-				name = name[:len(prefix)+i+len(delim)] // a common prefix
+		if lq.delim != "" {
+			if i := strings.Index(name[len(lq.prefix):], lq.delim); i >= 0 {
+				name = name[:len(lq.prefix)+i+len(lq.delim)] // a common prefix
 			}
 		}
-		if name <= after || seen[name] {
+		if name <= lq.after || seen[name] {
 			continue
 		}
-		if res.KeyCount == maxKeys {
+		if res.KeyCount == lq.maxKeys {
 			res.IsTruncated = true
 			res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(last))
 			break
@@ -119,16 +154,16 @@ func (s *Server) s3List(x *exchange, bucket string) {
 		last = name
 		res.KeyCount++
 		if name != e.key {
-			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(name)})
+			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: lq.enc(name)})
 			continue
 		}
 		res.Contents = append(res.Contents, listObject{
-			Key:          enc(e.key),
+			Key:          lq.enc(e.key),
 			LastModified: e.modTime.UTC().Format(s3Time),
 			ETag:         s.store.etagOfFile(e.path),
 			Size:         e.size,
 			StorageClass: "STANDARD",
 		})
 	}
-	s.reply(x, http.StatusOK, http.Header{"Content-Type": {"application/xml"}}, s3XML(res), x.s3ErrorFor)
+	return res
 }

@@ -21,74 +21,114 @@ import (
 	"github.com/leakgate/leakgate/internal/clip"
 )
 
-// s3Route routes a path-style S3 request: /BUCKET/KEY.
+// s3Route routes a path-style S3 request, /BUCKET/KEY: to the service
+// (ListBuckets), a bucket (s3BucketRoute) or an object (s3ObjectRoute);
+// anything else is answered NotImplemented.
 func (s *Server) s3Route(r *http.Request) route {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	q := r.URL.Query()
-	handle := bucket + "/" + key
-	other := func(serve func(*exchange)) route { return route{op: faults.OpOther, serve: serve} }
 	switch {
 	case bucket == "":
 		if r.Method == http.MethodGet {
-			return other(s.s3ListBuckets)
+			return otherRoute(s.s3ListBuckets)
 		}
 	case key == "":
-		switch r.Method {
-		case http.MethodGet:
-			if q.Get("list-type") == "2" {
-				return route{op: faults.OpList, body: true, serve: func(x *exchange) { s.s3List(x, bucket) }}
-			}
-			return other(func(x *exchange) {
-				s.s3Error(x, http.StatusNotImplemented, "NotImplemented", "objserver lists with ListObjectsV2 (list-type=2) only", "/"+bucket)
-			})
-		case http.MethodHead:
-			return other(func(x *exchange) { s.s3HeadBucket(x, bucket) })
-		case http.MethodPut:
-			return other(func(x *exchange) { s.s3CreateBucket(x, bucket) })
+		if rt, ok := s.s3BucketRoute(r.Method, q, bucket); ok {
+			return rt
 		}
 	case unsupportedSubresource(q) != "":
 		// ?acl, ?retention, …: not GetObject or PutObject; serving the
 		// object instead would mislead the client.
 	default:
-		switch r.Method {
-		case http.MethodGet:
-			if q.Has("tagging") {
-				return route{op: faults.OpOther, handle: handle, serve: func(x *exchange) { s.s3Tagging(x, handle) }}
-			}
-			return route{op: faults.OpRead, handle: handle, body: true, serve: func(x *exchange) { s.s3Get(x, handle) }}
-		case http.MethodHead:
-			return route{op: faults.OpRead, handle: handle, serve: func(x *exchange) { s.s3Get(x, handle) }}
-		case http.MethodPut:
-			if src := r.Header.Get("x-amz-copy-source"); src != "" {
-				if q.Has("uploadId") {
-					return route{op: faults.OpMove, handle: copySource(src), serve: func(x *exchange) { s.s3PartCopy(x, src, handle) }}
-				}
-				return route{op: faults.OpMove, handle: copySource(src), serve: func(x *exchange) { s.s3Copy(x, src, handle) }}
-			}
-			if q.Has("tagging") {
-				break // PutObjectTagging: not supported
-			}
-			if q.Has("uploadId") {
-				return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Part(x, handle) }}
-			}
-			return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Put(x, handle) }}
-		case http.MethodPost:
-			if q.Has("uploads") {
-				return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3CreateUpload(x, bucket, key, handle) }}
-			}
-			if q.Has("uploadId") {
-				return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Complete(x, bucket, key, handle) }}
-			}
-		case http.MethodDelete:
-			if q.Has("uploadId") {
-				return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Abort(x, handle) }}
-			}
-			return route{op: faults.OpMove, handle: handle, serve: func(x *exchange) { s.s3Delete(x, handle) }}
+		if rt, ok := s.s3ObjectRoute(r, q, bucket, key); ok {
+			return rt
 		}
 	}
-	return other(func(x *exchange) {
+	return otherRoute(func(x *exchange) {
 		s.s3Error(x, http.StatusNotImplemented, "NotImplemented", "objserver does not implement "+clip.Quote(r.Method+" "+r.URL.RequestURI(), 0), r.URL.Path)
 	})
+}
+
+// otherRoute is a route that touches no object (faults.OpOther).
+//
+//	return otherRoute(s.s3ListBuckets)
+func otherRoute(serve func(*exchange)) route { return route{op: faults.OpOther, serve: serve} }
+
+// s3BucketRoute routes a request to /BUCKET/ by method: ListObjectsV2 (a
+// GET without list-type=2 is NotImplemented), HeadBucket, CreateBucket. It
+// reports false for any other method.
+//
+//	rt, ok := s.s3BucketRoute(http.MethodGet, url.Values{"list-type": {"2"}}, "b")
+func (s *Server) s3BucketRoute(method string, q url.Values, bucket string) (route, bool) {
+	switch method {
+	case http.MethodGet:
+		if q.Get("list-type") == "2" {
+			return route{op: faults.OpList, body: true, serve: func(x *exchange) { s.s3List(x, bucket) }}, true
+		}
+		return otherRoute(func(x *exchange) {
+			s.s3Error(x, http.StatusNotImplemented, "NotImplemented", "objserver lists with ListObjectsV2 (list-type=2) only", "/"+bucket)
+		}), true
+	case http.MethodHead:
+		return otherRoute(func(x *exchange) { s.s3HeadBucket(x, bucket) }), true
+	case http.MethodPut:
+		return otherRoute(func(x *exchange) { s.s3CreateBucket(x, bucket) }), true
+	}
+	return route{}, false
+}
+
+// s3ObjectRoute routes a request to /BUCKET/KEY by method: GetObject or
+// GetObjectTagging, HeadObject, the PUTs (s3PutRoute), the multipart
+// upload's create and complete, AbortMultipartUpload or DeleteObject. It
+// reports false for a request objserver does not implement.
+//
+//	rt, ok := s.s3ObjectRoute(r, r.URL.Query(), "b", "e1/x.chunk")
+func (s *Server) s3ObjectRoute(r *http.Request, q url.Values, bucket, key string) (route, bool) {
+	handle := bucket + "/" + key
+	switch r.Method {
+	case http.MethodGet:
+		if q.Has("tagging") {
+			return route{op: faults.OpOther, handle: handle, serve: func(x *exchange) { s.s3Tagging(x, handle) }}, true
+		}
+		return route{op: faults.OpRead, handle: handle, body: true, serve: func(x *exchange) { s.s3Get(x, handle) }}, true
+	case http.MethodHead:
+		return route{op: faults.OpRead, handle: handle, serve: func(x *exchange) { s.s3Get(x, handle) }}, true
+	case http.MethodPut:
+		return s.s3PutRoute(r, q, handle)
+	case http.MethodPost:
+		if q.Has("uploads") {
+			return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3CreateUpload(x, bucket, key, handle) }}, true
+		}
+		if q.Has("uploadId") {
+			return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Complete(x, bucket, key, handle) }}, true
+		}
+	case http.MethodDelete:
+		if q.Has("uploadId") {
+			return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Abort(x, handle) }}, true
+		}
+		return route{op: faults.OpMove, handle: handle, serve: func(x *exchange) { s.s3Delete(x, handle) }}, true
+	}
+	return route{}, false
+}
+
+// s3PutRoute routes a PUT of object handle: UploadPartCopy or CopyObject
+// (x-amz-copy-source; the route's handle is the source), UploadPart or
+// PutObject. It reports false for PutObjectTagging, not supported.
+//
+//	rt, ok := s.s3PutRoute(r, r.URL.Query(), "b/e1/x.chunk")
+func (s *Server) s3PutRoute(r *http.Request, q url.Values, handle string) (route, bool) {
+	if src := r.Header.Get("x-amz-copy-source"); src != "" {
+		if q.Has("uploadId") {
+			return route{op: faults.OpMove, handle: copySource(src), serve: func(x *exchange) { s.s3PartCopy(x, src, handle) }}, true
+		}
+		return route{op: faults.OpMove, handle: copySource(src), serve: func(x *exchange) { s.s3Copy(x, src, handle) }}, true
+	}
+	if q.Has("tagging") {
+		return route{}, false // PutObjectTagging: not supported
+	}
+	if q.Has("uploadId") {
+		return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Part(x, handle) }}, true
+	}
+	return route{op: faults.OpWrite, handle: handle, serve: func(x *exchange) { s.s3Put(x, handle) }}, true
 }
 
 // unsupportedSubresource names a sub-resource query parameter of an

@@ -34,6 +34,23 @@ var sections = []section{
 //	fmt.Print(reports.Summary(results))
 func Summary(r *Results) string {
 	var b strings.Builder
+	headline(&b, r)
+	tables, others := splitMatrix(withoutSubjects(r.Specs))
+	for _, sec := range sections {
+		matrixTables(&b, sec, tables[sec.title])
+	}
+	b.WriteString(sideBySide(r.Specs))
+	familyTimes(&b, r.Specs)
+	otherSpecs(&b, others)
+	failures(&b, r)
+	return b.String()
+}
+
+// headline writes the title with the verdict, the counts and the suite
+// time, and the legend of the cells.
+//
+//	headline(&b, results)
+func headline(b *strings.Builder, r *Results) {
 	passed, failed, skipped := 0, 0, 0
 	for _, s := range r.Specs {
 		switch {
@@ -49,58 +66,78 @@ func Summary(r *Results) string {
 	if !r.Succeeded || failed > 0 {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(&b, "# leakgate scenarios: %s\n\n", verdict)
-	fmt.Fprintf(&b, "%d specs: %d passed, %d failed, %d skipped; suite time %s.\n\n",
+	fmt.Fprintf(b, "# leakgate scenarios: %s\n\n", verdict)
+	fmt.Fprintf(b, "%d specs: %d passed, %d failed, %d skipped; suite time %s.\n\n",
 		len(r.Specs), passed, failed, skipped, r.RunTime.Round(100*time.Millisecond))
 	b.WriteString("Cells read `children/zombies/escaped/fds · spawned`: what the restore left behind after settling " +
 		"(leaked descendants in any state, the zombies among them, tagged processes that escaped the test's tree, " +
 		"net new fds), then how many storage CLI invocations it made. " +
 		"✓ means the cell's expectation held (a leaky policy is expected to leak), ✗ that it did not.\n")
+}
 
-	tables, others := splitMatrix(withoutSubjects(r.Specs))
-	for _, sec := range sections {
-		byConfig := tables[sec.title]
-		for _, config := range ordered(keys(byConfig), nil) {
-			cells := byConfig[config]
-			rows, policies := map[string]bool{}, map[string]bool{}
-			for k := range cells {
-				rows[k.row], policies[k.policy] = true, true
+// matrixTables writes section sec's tables, one per config of byConfig
+// (config → cell → specs, from splitMatrix): rows by the row labels'
+// values, columns by policy, both in their known order.
+//
+//	matrixTables(&b, sections[0], tables[sections[0].title])
+func matrixTables(b *strings.Builder, sec section, byConfig map[string]map[cellKey][]Spec) {
+	for _, config := range ordered(keys(byConfig), nil) {
+		cells := byConfig[config]
+		rows, policies := map[string]bool{}, map[string]bool{}
+		for k := range cells {
+			rows[k.row], policies[k.policy] = true, true
+		}
+		ps := ordered(policies, knownOrder[LabelPolicy])
+		rowHead := strings.Join(sec.rows, " · ")
+		fmt.Fprintf(b, "\n## %s, config: %s\n\n| %s \\ policy | %s |\n|---|%s\n", sec.title, config, rowHead,
+			strings.Join(ps, " | "), strings.Repeat("---|", len(ps)))
+		for _, row := range orderedRows(rows, sec.rows) {
+			line := make([]string, 0, len(ps))
+			for _, p := range ps {
+				line = append(line, cellText(cells[cellKey{row, p}]))
 			}
-			ps := ordered(policies, knownOrder[LabelPolicy])
-			rowHead := strings.Join(sec.rows, " · ")
-			fmt.Fprintf(&b, "\n## %s, config: %s\n\n| %s \\ policy | %s |\n|---|%s\n", sec.title, config, rowHead,
-				strings.Join(ps, " | "), strings.Repeat("---|", len(ps)))
-			for _, row := range orderedRows(rows, sec.rows) {
-				line := make([]string, 0, len(ps))
-				for _, p := range ps {
-					line = append(line, cellText(cells[cellKey{row, p}]))
-				}
-				fmt.Fprintf(&b, "| %s | %s |\n", row, strings.Join(line, " | "))
-			}
+			fmt.Fprintf(b, "| %s | %s |\n", row, strings.Join(line, " | "))
 		}
 	}
-	b.WriteString(sideBySide(r.Specs))
-	familyTimes(&b, r.Specs)
-	if len(others) > 0 {
-		slices.SortStableFunc(others, func(a, b Spec) int { return strings.Compare(a.Text, b.Text) })
-		b.WriteString("\n## other specs with leak counts\n\n")
-		for _, s := range others {
-			fmt.Fprintf(&b, "- %s %s: %s\n", mark(s), s.Text, s.Leaks)
-		}
+}
+
+// otherSpecs lists the specs outside the tables that recorded leak
+// counts, by text; nothing if there are none.
+//
+//	otherSpecs(&b, others)
+func otherSpecs(b *strings.Builder, others []Spec) {
+	if len(others) == 0 {
+		return
 	}
-	if failed > 0 || len(r.SuiteFailures) > 0 {
-		b.WriteString("\n## failures\n\n")
-		for _, f := range r.SuiteFailures {
-			fmt.Fprintf(&b, "- %s\n", f)
-		}
-		for _, s := range r.Specs {
-			if s.Passed() || s.State == "skipped" || s.State == "pending" {
-				continue
-			}
-			fmt.Fprintf(&b, "- %s (%s) at %s: %s\n", s.Text, s.State, s.Location, s.Failure)
-		}
+	slices.SortStableFunc(others, func(x, y Spec) int { return strings.Compare(x.Text, y.Text) })
+	b.WriteString("\n## other specs with leak counts\n\n")
+	for _, s := range others {
+		fmt.Fprintf(b, "- %s %s: %s\n", mark(s), s.Text, s.Leaks)
 	}
-	return b.String()
+}
+
+// failures lists the suite's failures, then each failed spec with its
+// state, location and failure; nothing if there are none.
+//
+//	failures(&b, results)
+func failures(b *strings.Builder, r *Results) {
+	var failed []Spec
+	for _, s := range r.Specs {
+		if s.Passed() || s.State == "skipped" || s.State == "pending" {
+			continue
+		}
+		failed = append(failed, s)
+	}
+	if len(failed) == 0 && len(r.SuiteFailures) == 0 {
+		return
+	}
+	b.WriteString("\n## failures\n\n")
+	for _, f := range r.SuiteFailures {
+		fmt.Fprintf(b, "- %s\n", f)
+	}
+	for _, s := range failed {
+		fmt.Fprintf(b, "- %s (%s) at %s: %s\n", s.Text, s.State, s.Location, s.Failure)
+	}
 }
 
 // cellKey places a spec in a table: its row (the row labels' values joined

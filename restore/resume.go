@@ -40,33 +40,59 @@ func (r *run) resume(plan []manifest.EpochEndingBackupMeta) (int, *tail, error) 
 		}
 		return 0, nil, nil
 	}
-	for i, mk := range marks {
-		if i >= len(plan) {
-			return 0, nil, fmt.Errorf("target DB %s: %w: it holds epochs 0..%d, the backup's plan ends at epoch %d",
-				dir, ErrTargetMismatch, marks[len(marks)-1].LastEpoch, plan[len(plan)-1].LastEpoch)
-		}
-		want := plan[i]
-		if mk.Handle != want.Manifest || mk.FirstEpoch != want.FirstEpoch || mk.LastEpoch != want.LastEpoch ||
-			mk.FirstVersion != want.FirstVersion || mk.LastVersion != want.LastVersion {
-			return 0, nil, fmt.Errorf("target DB %s: %w: %s holds manifest %s (epochs %d..%d, versions %d..%d), "+
-				"the plan has manifest %s (epochs %d..%d, versions %d..%d) there",
-				dir, ErrTargetMismatch, db.FormatKey(db.ManifestKey(mk.FirstEpoch)),
-				mk.Handle, mk.FirstEpoch, mk.LastEpoch, mk.FirstVersion, mk.LastVersion,
-				want.Manifest, want.FirstEpoch, want.LastEpoch, want.FirstVersion, want.LastVersion)
-		}
+	if err := matchPlan(dir, marks, plan); err != nil {
+		return 0, nil, err
 	}
 	last := marks[len(marks)-1]
 	if !ok || latest.Epoch != last.LastEpoch || latest.Manifest != last.Handle || latest.Waypoint != last.LastWaypoint {
 		return 0, nil, fmt.Errorf("target DB %s: %w: %s (epoch %d, manifest %s) disagrees with the last marker (epoch %d, manifest %s)",
 			dir, db.ErrCorrupt, db.KeyLatest, latest.Epoch, latest.Manifest, last.LastEpoch, last.Handle)
 	}
-	rec, err := r.db.LedgerInfo(latest.Epoch)
+	t, err := r.dbTail(latest, last)
 	if err != nil {
 		return 0, nil, err
 	}
+	return len(marks), t, nil
+}
+
+// matchPlan checks that the target DB's markers (in dir) are the plan's
+// first entries, one for one (ErrTargetMismatch).
+//
+//	err := matchPlan(r.db.Dir(), marks, plan)
+func matchPlan(dir string, marks []db.Manifest, plan []manifest.EpochEndingBackupMeta) error {
+	for i, mk := range marks {
+		if i >= len(plan) {
+			return fmt.Errorf("target DB %s: %w: it holds epochs 0..%d, the backup's plan ends at epoch %d",
+				dir, ErrTargetMismatch, marks[len(marks)-1].LastEpoch, plan[len(plan)-1].LastEpoch)
+		}
+		want := plan[i]
+		if mk.Handle != want.Manifest || mk.FirstEpoch != want.FirstEpoch || mk.LastEpoch != want.LastEpoch ||
+			mk.FirstVersion != want.FirstVersion || mk.LastVersion != want.LastVersion {
+			return fmt.Errorf("target DB %s: %w: %s holds manifest %s (epochs %d..%d, versions %d..%d), "+
+				"the plan has manifest %s (epochs %d..%d, versions %d..%d) there",
+				dir, ErrTargetMismatch, db.FormatKey(db.ManifestKey(mk.FirstEpoch)),
+				mk.Handle, mk.FirstEpoch, mk.LastEpoch, mk.FirstVersion, mk.LastVersion,
+				want.Manifest, want.FirstEpoch, want.LastEpoch, want.FirstVersion, want.LastVersion)
+		}
+	}
+	return nil
+}
+
+// dbTail re-reads the target DB's last ledger info, of latest (which
+// matches last, the last marker), and checks it: it decodes, has the latest
+// epoch, hashes to the latest waypoint and ends its epoch (else
+// db.ErrCorrupt). It returns the tail to continue from.
+//
+//	t, err := r.dbTail(latest, marks[len(marks)-1])
+func (r *run) dbTail(latest db.Latest, last db.Manifest) (*tail, error) {
+	dir := r.db.Dir()
+	rec, err := r.db.LedgerInfo(latest.Epoch)
+	if err != nil {
+		return nil, err
+	}
 	li, err := ledger.Decode(rec)
 	if err != nil {
-		return 0, nil, fmt.Errorf("target DB %s: %w: %s: %w", dir, db.ErrCorrupt, db.FormatKey(db.LedgerInfoKey(latest.Epoch)), err)
+		return nil, fmt.Errorf("target DB %s: %w: %s: %w", dir, db.ErrCorrupt, db.FormatKey(db.LedgerInfoKey(latest.Epoch)), err)
 	}
 	wp := ledger.WaypointOf(li.Info.Version, rec)
 	switch {
@@ -78,9 +104,9 @@ func (r *run) resume(plan []manifest.EpochEndingBackupMeta) (int, *tail, error) 
 		err = errors.New("the ledger info does not end an epoch")
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("target DB %s: %w: %s: %w", dir, db.ErrCorrupt, db.FormatKey(db.LedgerInfoKey(latest.Epoch)), err)
+		return nil, fmt.Errorf("target DB %s: %w: %s: %w", dir, db.ErrCorrupt, db.FormatKey(db.LedgerInfoKey(latest.Epoch)), err)
 	}
-	return len(marks), &tail{
+	return &tail{
 		epoch:          latest.Epoch,
 		nextBlockEpoch: nextBlockEpoch(li),
 		wp:             wp,

@@ -176,15 +176,9 @@ func buildEnv(base []string, layers ...[]EnvVar) []string {
 // (readOutput), a Reader or Writer does not.
 func (a *Adapter) spawn(ctx context.Context, op, command string, params []EnvVar) (*child, error) {
 	desc := opDesc(op, params)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: not started: %w", desc, err)
-	}
-	if !a.Policy.valid() {
-		return nil, fmt.Errorf("%s: %w: %v", desc, ErrUnknownPolicy, a.Policy)
-	}
-	bash, err := bashPath()
+	bash, err := a.preflight(ctx, desc)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", desc, err)
+		return nil, err
 	}
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
@@ -195,22 +189,7 @@ func (a *Adapter) spawn(ctx context.Context, op, command string, params []EnvVar
 		_, _ = stdinR.Close(), stdinW.Close()
 		return nil, fmt.Errorf("%s: stdout pipe: %w", desc, err)
 	}
-	stderr := a.Stderr
-	if stderr == nil {
-		stderr = os.Stderr
-	}
-	cmd := &exec.Cmd{
-		Path:      bash,
-		Args:      []string{"bash", "-c", ShellPrefix + command},
-		Env:       a.environ(params),
-		Stdin:     stdinR,
-		Stdout:    stdoutW,
-		Stderr:    stderr,
-		WaitDelay: a.waitDelay(),
-	}
-	if a.Policy == KillGroup || a.Pdeathsig != 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: a.Policy == KillGroup, Pdeathsig: a.Pdeathsig}
-	}
+	cmd := a.command(bash, command, params, stdinR, stdoutW)
 	err = cmd.Start()
 	// The child has its own copies now (or none, on error).
 	_, _ = stdinR.Close(), stdoutW.Close()
@@ -220,12 +199,7 @@ func (a *Adapter) spawn(ctx context.Context, op, command string, params []EnvVar
 	}
 	started := time.Now()
 	pid := cmd.Process.Pid
-	pgid := pid
-	if a.Policy != KillGroup {
-		if pgid, err = unix.Getpgid(pid); err != nil {
-			pgid = unix.Getpgrp()
-		}
-	}
+	pgid := a.pgidOf(pid)
 	c := &child{
 		op:        op,
 		params:    params,
@@ -243,6 +217,63 @@ func (a *Adapter) spawn(ctx context.Context, op, command string, params []EnvVar
 		a.OnSpawn(Spawn{Op: op, Pid: pid, Pgid: pgid, Args: slices.Clone(cmd.Args), Params: slices.Clone(params), Started: started})
 	}
 	return c, nil
+}
+
+// preflight checks what must hold before a child starts (ctx not done, a
+// known Policy, bash on PATH) and returns bash's path; desc names the
+// operation in the errors.
+//
+//	bash, err := a.preflight(ctx, opDesc(op, params))
+func (a *Adapter) preflight(ctx context.Context, desc string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("%s: not started: %w", desc, err)
+	}
+	if !a.Policy.valid() {
+		return "", fmt.Errorf("%s: %w: %v", desc, ErrUnknownPolicy, a.Policy)
+	}
+	bash, err := bashPath()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", desc, err)
+	}
+	return bash, nil
+}
+
+// command is the unstarted `bash -c ShellPrefix+command` with the
+// environment of params (environ), stdin and stdout, Stderr, WaitDelay,
+// and its own process group under KillGroup and Pdeathsig if set.
+//
+//	cmd := a.command(bash, cfg.Commands.OpenForRead, params, stdinR, stdoutW)
+func (a *Adapter) command(bash, command string, params []EnvVar, stdin, stdout *os.File) *exec.Cmd {
+	stderr := a.Stderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	cmd := &exec.Cmd{
+		Path:      bash,
+		Args:      []string{"bash", "-c", ShellPrefix + command},
+		Env:       a.environ(params),
+		Stdin:     stdin,
+		Stdout:    stdout,
+		Stderr:    stderr,
+		WaitDelay: a.waitDelay(),
+	}
+	if a.Policy == KillGroup || a.Pdeathsig != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: a.Policy == KillGroup, Pdeathsig: a.Pdeathsig}
+	}
+	return cmd
+}
+
+// pgidOf is the process group of the started child pid: its own under
+// KillGroup, else looked up (ours if the lookup fails).
+func (a *Adapter) pgidOf(pid int) int {
+	if a.Policy == KillGroup {
+		return pid
+	}
+	pgid, err := unix.Getpgid(pid)
+	if err != nil {
+		return unix.Getpgrp()
+	}
+	return pgid
 }
 
 // config returns a.Config or an error naming op.

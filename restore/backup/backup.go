@@ -128,65 +128,17 @@ func (b *run) fail(file, handle string, step Step, dropped bool, err error) erro
 	return &Error{Backup: name, File: file, Handle: handle, Step: step, Dropped: dropped, Err: err}
 }
 
+// run is the backup's steps in order: create_backup, the chunks
+// (writeChunks), the manifest, the metadata line, then the MoveAside
+// handles.
 func (b *run) run() error {
 	bh, err := b.a.CreateBackup(b.ctx, b.res.Name)
 	if err != nil {
 		return b.fail("", "", StepCreateBackup, false, err)
 	}
 	b.res.BackupHandle = bh
-
-	var (
-		chunk      []byte
-		chunkFirst = b.opts.StartEpoch
-		inChunk    int
-		epoch      = b.opts.StartEpoch
-		versions   [2]uint64 // of the first and last ledger info
-	)
-	rr := record.NewReader(b.opts.LedgerInfos, 0)
-	for {
-		rec, err := rr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return b.fail("", "", StepLedgerInfos, false, fmt.Errorf("epoch %d: %w", epoch, err))
-		}
-		if epoch >= b.opts.EndEpoch {
-			return b.fail("", "", StepLedgerInfos, false,
-				fmt.Errorf("record %d is past end epoch %d: %w", rr.Count(), b.opts.EndEpoch, ErrEpochRange))
-		}
-		if b.cut(len(chunk), inChunk, len(rec)) {
-			if err := b.writeChunk(chunk, chunkFirst, epoch-1); err != nil {
-				return err
-			}
-			chunk, chunkFirst, inChunk = nil, epoch, 0
-		}
-		li, err := ledger.Decode(rec)
-		if err != nil {
-			return b.fail("", "", StepLedgerInfos, false, fmt.Errorf("epoch %d: record %d: %w", epoch, rr.Count(), err))
-		}
-		if li.Info.Epoch != epoch {
-			return b.fail("", "", StepLedgerInfos, false,
-				fmt.Errorf("record %d: expected epoch %d, got %d: %w", rr.Count(), epoch, li.Info.Epoch, ErrUnexpectedEpoch))
-		}
-		if epoch == b.opts.StartEpoch {
-			versions[0] = li.Info.Version
-		}
-		versions[1] = li.Info.Version
-		b.res.Waypoints = append(b.res.Waypoints, ledger.WaypointOf(li.Info.Version, rec).String())
-		chunk = record.Append(chunk, rec)
-		inChunk++
-		epoch++
-	}
-	switch {
-	case epoch == b.opts.StartEpoch:
-		return b.fail("", "", StepLedgerInfos, false,
-			fmt.Errorf("no ledger info for epochs %d..%d: %w", b.opts.StartEpoch, b.opts.EndEpoch-1, ErrEpochRange))
-	case epoch != b.opts.EndEpoch:
-		return b.fail("", "", StepLedgerInfos, false,
-			fmt.Errorf("ended after epoch %d, want epochs %d..%d: %w", epoch-1, b.opts.StartEpoch, b.opts.EndEpoch-1, ErrEpochRange))
-	}
-	if err := b.writeChunk(chunk, chunkFirst, epoch-1); err != nil {
+	versions, err := b.writeChunks()
+	if err != nil {
 		return err
 	}
 	if err := b.writeManifest(); err != nil {
@@ -203,6 +155,88 @@ func (b *run) run() error {
 		return err
 	}
 	b.moveAside()
+	return nil
+}
+
+// writeChunks reads Options.LedgerInfos, which must be exactly the epochs
+// StartEpoch..EndEpoch-1 in order, and writes them in chunks (see cut),
+// recording each epoch's waypoint. It returns the versions of the first
+// and the last ledger info.
+//
+//	versions, err := b.writeChunks()
+func (b *run) writeChunks() ([2]uint64, error) {
+	var (
+		versions   [2]uint64 // of the first and last ledger info
+		chunk      []byte
+		chunkFirst = b.opts.StartEpoch
+		inChunk    int
+		epoch      = b.opts.StartEpoch
+	)
+	rr := record.NewReader(b.opts.LedgerInfos, 0)
+	for {
+		rec, err := rr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return versions, b.fail("", "", StepLedgerInfos, false, fmt.Errorf("epoch %d: %w", epoch, err))
+		}
+		if epoch >= b.opts.EndEpoch {
+			return versions, b.fail("", "", StepLedgerInfos, false,
+				fmt.Errorf("record %d is past end epoch %d: %w", rr.Count(), b.opts.EndEpoch, ErrEpochRange))
+		}
+		if b.cut(len(chunk), inChunk, len(rec)) {
+			if err := b.writeChunk(chunk, chunkFirst, epoch-1); err != nil {
+				return versions, err
+			}
+			chunk, chunkFirst, inChunk = nil, epoch, 0
+		}
+		version, err := b.ledgerInfo(rr.Count(), rec, epoch)
+		if err != nil {
+			return versions, err
+		}
+		if epoch == b.opts.StartEpoch {
+			versions[0] = version
+		}
+		versions[1] = version
+		b.res.Waypoints = append(b.res.Waypoints, ledger.WaypointOf(version, rec).String())
+		chunk = record.Append(chunk, rec)
+		inChunk++
+		epoch++
+	}
+	if err := b.checkEnd(epoch); err != nil {
+		return versions, err
+	}
+	return versions, b.writeChunk(chunk, chunkFirst, epoch-1)
+}
+
+// ledgerInfo decodes record n, rec, which must be the ledger info of
+// epoch, and returns its version.
+//
+//	version, err := b.ledgerInfo(rr.Count(), rec, epoch)
+func (b *run) ledgerInfo(n int, rec []byte, epoch uint64) (uint64, error) {
+	li, err := ledger.Decode(rec)
+	if err != nil {
+		return 0, b.fail("", "", StepLedgerInfos, false, fmt.Errorf("epoch %d: record %d: %w", epoch, n, err))
+	}
+	if li.Info.Epoch != epoch {
+		return 0, b.fail("", "", StepLedgerInfos, false,
+			fmt.Errorf("record %d: expected epoch %d, got %d: %w", n, epoch, li.Info.Epoch, ErrUnexpectedEpoch))
+	}
+	return li.Info.Version, nil
+}
+
+// checkEnd checks, once the ledger infos ended, that they reached
+// EndEpoch: next is the epoch after the last one read.
+func (b *run) checkEnd(next uint64) error {
+	switch {
+	case next == b.opts.StartEpoch:
+		return b.fail("", "", StepLedgerInfos, false,
+			fmt.Errorf("no ledger info for epochs %d..%d: %w", b.opts.StartEpoch, b.opts.EndEpoch-1, ErrEpochRange))
+	case next != b.opts.EndEpoch:
+		return b.fail("", "", StepLedgerInfos, false,
+			fmt.Errorf("ended after epoch %d, want epochs %d..%d: %w", next-1, b.opts.StartEpoch, b.opts.EndEpoch-1, ErrEpochRange))
+	}
 	return nil
 }
 

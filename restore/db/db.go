@@ -239,32 +239,14 @@ func (d *DB) PutManifest(m Manifest, recs [][]byte) error {
 	return nil
 }
 
+// putManifest is PutManifest under mu: the checks (checkPut), then one
+// batch of recs, the marker and the new latest.
 func (d *DB) putManifest(m Manifest, recs [][]byte) error {
 	if d.p == nil {
 		return ErrClosed
 	}
-	var next uint64
-	if d.latest != nil {
-		next = d.latest.Epoch + 1
-	}
-	switch {
-	case m.FirstEpoch != next:
-		if d.latest == nil {
-			return fmt.Errorf("%w: the DB is empty, first epoch %d is not 0", ErrNotContiguous, m.FirstEpoch)
-		}
-		return fmt.Errorf("%w: the DB ends at epoch %d (manifest %s), first epoch %d is not %d",
-			ErrNotContiguous, d.latest.Epoch, d.latest.Manifest, m.FirstEpoch, next)
-	case m.Handle == "":
-		return fmt.Errorf("%w: no manifest handle", ErrInvalid)
-	case m.LastEpoch < m.FirstEpoch:
-		return fmt.Errorf("%w: last epoch before first", ErrInvalid)
-	case len(recs) == 0 || uint64(len(recs))-1 != m.LastEpoch-m.FirstEpoch:
-		return fmt.Errorf("%w: %d ledger infos for %d epochs", ErrInvalid, len(recs), m.LastEpoch-m.FirstEpoch+1)
-	case sha3.Sum256(recs[len(recs)-1]) != m.LastWaypoint.Hash:
-		return fmt.Errorf("%w: the last ledger info does not hash to the last waypoint %s", ErrInvalid, m.LastWaypoint)
-	}
-	if m.LastVersion < m.FirstVersion {
-		return fmt.Errorf("%w: last version %d before first version %d", ErrInvalid, m.LastVersion, m.FirstVersion)
+	if err := d.checkPut(m, recs); err != nil {
+		return err
 	}
 	latest := Latest{Epoch: m.LastEpoch, Waypoint: m.LastWaypoint, Manifest: m.Handle}
 	marker, err := encodeManifest(m)
@@ -302,6 +284,37 @@ func (d *DB) putManifest(m Manifest, recs [][]byte) error {
 	return nil
 }
 
+// checkPut checks PutManifest's arguments: m continues the DB
+// (ErrNotContiguous) and agrees with itself and recs (ErrInvalid).
+//
+//	if err := d.checkPut(m, recs); err != nil { return err }
+func (d *DB) checkPut(m Manifest, recs [][]byte) error {
+	var next uint64
+	if d.latest != nil {
+		next = d.latest.Epoch + 1
+	}
+	switch {
+	case m.FirstEpoch != next:
+		if d.latest == nil {
+			return fmt.Errorf("%w: the DB is empty, first epoch %d is not 0", ErrNotContiguous, m.FirstEpoch)
+		}
+		return fmt.Errorf("%w: the DB ends at epoch %d (manifest %s), first epoch %d is not %d",
+			ErrNotContiguous, d.latest.Epoch, d.latest.Manifest, m.FirstEpoch, next)
+	case m.Handle == "":
+		return fmt.Errorf("%w: no manifest handle", ErrInvalid)
+	case m.LastEpoch < m.FirstEpoch:
+		return fmt.Errorf("%w: last epoch before first", ErrInvalid)
+	case len(recs) == 0 || uint64(len(recs))-1 != m.LastEpoch-m.FirstEpoch:
+		return fmt.Errorf("%w: %d ledger infos for %d epochs", ErrInvalid, len(recs), m.LastEpoch-m.FirstEpoch+1)
+	case sha3.Sum256(recs[len(recs)-1]) != m.LastWaypoint.Hash:
+		return fmt.Errorf("%w: the last ledger info does not hash to the last waypoint %s", ErrInvalid, m.LastWaypoint)
+	}
+	if m.LastVersion < m.FirstVersion {
+		return fmt.Errorf("%w: last version %d before first version %d", ErrInvalid, m.LastVersion, m.FirstVersion)
+	}
+	return nil
+}
+
 // Check scans the whole DB and verifies the layout's invariants: only
 // known keys; ledger infos for exactly epochs 0..latest; markers that chain
 // from epoch 0 and cover them exactly; latest naming the last marker's
@@ -321,72 +334,108 @@ func (d *DB) Check() error {
 	return nil
 }
 
+// check is Check under mu: it reads the layout (scanLayout), then checks
+// the markers against the ledger infos (checkMarkers) and latest against
+// the last marker and ledger info (checkLatest).
 func (d *DB) check() error {
-	var (
-		infos   uint64 // ledger infos seen, all in sequence from epoch 0
-		lastRec []byte
-		markers []Manifest
-		latest  *Latest
-	)
+	l, err := d.scanLayout()
+	if err != nil {
+		return err
+	}
+	if err := l.checkMarkers(); err != nil {
+		return err
+	}
+	return l.checkLatest()
+}
+
+// layout is what scanLayout found in the DB.
+type layout struct {
+	infos   uint64 // ledger infos seen, all in sequence from epoch 0
+	lastRec []byte // the last of them
+	markers []Manifest
+	latest  *Latest // nil if unset
+}
+
+// scanLayout reads every key: the ledger infos, which must run from
+// epoch 0 without a hole, the markers and latest, which must decode. Any
+// other key is ErrCorrupt.
+//
+//	l, err := d.scanLayout()
+func (d *DB) scanLayout() (*layout, error) {
+	l := &layout{}
 	err := d.scan(nil, func(k, v []byte) error {
 		kind, epoch := ParseKey(k)
 		switch kind {
 		case KindLedgerInfo:
-			if epoch != infos {
-				return fmt.Errorf("%w: %s: ledger info %d is missing before it", ErrCorrupt, FormatKey(k), infos)
+			if epoch != l.infos {
+				return fmt.Errorf("%w: %s: ledger info %d is missing before it", ErrCorrupt, FormatKey(k), l.infos)
 			}
-			infos++
-			lastRec = append(lastRec[:0], v...)
+			l.infos++
+			l.lastRec = append(l.lastRec[:0], v...)
 		case KindManifest:
 			m, err := decodeManifest(k, v)
 			if err != nil {
 				return err
 			}
-			markers = append(markers, m)
+			l.markers = append(l.markers, m)
 		case KindLatest:
-			l, err := decodeLatest(v)
+			lt, err := decodeLatest(v)
 			if err != nil {
 				return err
 			}
-			latest = &l
+			l.latest = &lt
 		default:
 			return fmt.Errorf("%w: unknown key %s", ErrCorrupt, FormatKey(k))
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return l, nil
+}
+
+// checkMarkers checks that the markers chain from epoch 0 and cover the
+// ledger infos exactly.
+func (l *layout) checkMarkers() error {
 	var covered uint64
-	for _, m := range markers {
+	for _, m := range l.markers {
 		if m.FirstEpoch != covered {
 			return fmt.Errorf("%w: %s: covers epochs %d..%d, want it to start at %d",
 				ErrCorrupt, FormatKey(ManifestKey(m.FirstEpoch)), m.FirstEpoch, m.LastEpoch, covered)
 		}
-		if m.LastEpoch >= infos {
+		if m.LastEpoch >= l.infos {
 			return fmt.Errorf("%w: %s: ledger info %d is missing (the marker covers epochs %d..%d)",
-				ErrCorrupt, FormatKey(LedgerInfoKey(infos)), infos, m.FirstEpoch, m.LastEpoch)
+				ErrCorrupt, FormatKey(LedgerInfoKey(l.infos)), l.infos, m.FirstEpoch, m.LastEpoch)
 		}
 		covered = m.LastEpoch + 1
 	}
-	if covered != infos {
+	if covered != l.infos {
 		return fmt.Errorf("%w: %s: no marker covers it", ErrCorrupt, FormatKey(LedgerInfoKey(covered)))
 	}
+	return nil
+}
+
+// checkLatest checks that latest is set exactly when a marker is, names
+// the last marker's manifest, epoch and waypoint, and that the last ledger
+// info hashes to it.
+func (l *layout) checkLatest() error {
+	latest := l.latest
 	switch {
-	case latest == nil && len(markers) == 0:
+	case latest == nil && len(l.markers) == 0:
 		return nil
 	case latest == nil:
 		return fmt.Errorf("%w: %s is missing", ErrCorrupt, KeyLatest)
-	case len(markers) == 0:
+	case len(l.markers) == 0:
 		return fmt.Errorf("%w: %s is set but no manifest is", ErrCorrupt, KeyLatest)
 	}
-	last := markers[len(markers)-1]
+	last := l.markers[len(l.markers)-1]
 	if latest.Epoch != last.LastEpoch || latest.Manifest != last.Handle || latest.Waypoint != last.LastWaypoint {
 		return fmt.Errorf("%w: %s (epoch %d, %s, manifest %s) disagrees with %s (epoch %d, %s, manifest %s)",
 			ErrCorrupt, KeyLatest, latest.Epoch, latest.Waypoint, latest.Manifest,
 			FormatKey(ManifestKey(last.FirstEpoch)), last.LastEpoch, last.LastWaypoint, last.Handle)
 	}
-	if sha3.Sum256(lastRec) != latest.Waypoint.Hash {
+	if sha3.Sum256(l.lastRec) != latest.Waypoint.Hash {
 		return fmt.Errorf("%w: %s does not hash to the latest waypoint %s", ErrCorrupt, FormatKey(LedgerInfoKey(latest.Epoch)), latest.Waypoint)
 	}
 	return nil

@@ -55,15 +55,10 @@ func (e *GapError) Is(target error) bool { return target == ErrGap }
 //	target := uint64(42)
 //	plan, err = manifest.PlanEpochEnding(metas, &target)
 func PlanEpochEnding(metas []EpochEndingBackupMeta, target *uint64) ([]EpochEndingBackupMeta, error) {
-	for i, m := range metas {
-		if err := m.check(); err != nil {
-			return nil, fmt.Errorf("plan epoch-ending backups: %s (metas[%d]): %w", m.Manifest, i, err)
-		}
+	sorted, err := sortMetas(metas)
+	if err != nil {
+		return nil, err
 	}
-	sorted := slices.Clone(metas)
-	slices.SortFunc(sorted, compareMeta)
-	sorted = slices.Compact(sorted)
-
 	var goal uint64
 	switch {
 	case target != nil:
@@ -75,17 +70,34 @@ func PlanEpochEnding(metas []EpochEndingBackupMeta, target *uint64) ([]EpochEndi
 			goal = max(goal, m.LastEpoch)
 		}
 	}
-
-	// startingAt[e]: indexes of backups starting at epoch e, furthest
-	// reaching first, then in sort order.
-	startingAt := map[uint64][]int{}
-	for i, m := range sorted {
-		startingAt[m.FirstEpoch] = append(startingAt[m.FirstEpoch], i)
+	chain, furthest := shortestChain(sorted, goal)
+	if chain != nil {
+		return chain, nil
 	}
-	for _, idx := range startingAt {
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(sorted[b].LastEpoch, sorted[a].LastEpoch) })
-	}
+	return nil, gapAt(sorted, furthest, goal)
+}
 
+// sortMetas checks each of metas and returns a sorted copy (compareMeta)
+// without duplicates.
+func sortMetas(metas []EpochEndingBackupMeta) ([]EpochEndingBackupMeta, error) {
+	for i, m := range metas {
+		if err := m.check(); err != nil {
+			return nil, fmt.Errorf("plan epoch-ending backups: %s (metas[%d]): %w", m.Manifest, i, err)
+		}
+	}
+	sorted := slices.Clone(metas)
+	slices.SortFunc(sorted, compareMeta)
+	return slices.Compact(sorted), nil
+}
+
+// shortestChain finds the chain of sorted backups from epoch 0 to goal
+// with the fewest backups, the preferred choices first (see
+// PlanEpochEnding). Without one it returns nil and the furthest epoch a
+// chain from 0 reaches the start of.
+//
+//	chain, furthest := shortestChain(sorted, 42)
+func shortestChain(sorted []EpochEndingBackupMeta, goal uint64) ([]EpochEndingBackupMeta, uint64) {
+	startingAt := byFirstEpoch(sorted)
 	// Breadth-first search over "next epoch to cover", from 0: the first
 	// chain found has the fewest backups, and among those the preferred
 	// choices come first.
@@ -106,7 +118,7 @@ func PlanEpochEnding(metas []EpochEndingBackupMeta, target *uint64) ([]EpochEndi
 					chain = append(chain, sorted[states[at].via])
 				}
 				slices.Reverse(chain)
-				return chain, nil
+				return chain, 0
 			}
 			next := m.LastEpoch + 1 // no overflow: LastEpoch < goal
 			if !seen[next] {
@@ -116,7 +128,25 @@ func PlanEpochEnding(metas []EpochEndingBackupMeta, target *uint64) ([]EpochEndi
 			}
 		}
 	}
+	return nil, furthest
+}
 
+// byFirstEpoch maps an epoch to the indexes of the sorted backups
+// starting at it, furthest reaching first, then in sort order.
+func byFirstEpoch(sorted []EpochEndingBackupMeta) map[uint64][]int {
+	startingAt := map[uint64][]int{}
+	for i, m := range sorted {
+		startingAt[m.FirstEpoch] = append(startingAt[m.FirstEpoch], i)
+	}
+	for _, idx := range startingAt {
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(sorted[b].LastEpoch, sorted[a].LastEpoch) })
+	}
+	return startingAt
+}
+
+// gapAt is the *GapError of epochs from furthest, where no sorted backup
+// starts, to the epoch before the next one that does (goal if none does).
+func gapAt(sorted []EpochEndingBackupMeta, furthest, goal uint64) *GapError {
 	gap := &GapError{From: furthest, To: goal}
 	for _, m := range sorted {
 		if m.FirstEpoch > furthest && m.FirstEpoch <= goal {
@@ -124,7 +154,7 @@ func PlanEpochEnding(metas []EpochEndingBackupMeta, target *uint64) ([]EpochEndi
 			break
 		}
 	}
-	return nil, gap
+	return gap
 }
 
 func compareMeta(a, b EpochEndingBackupMeta) int {
