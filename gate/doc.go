@@ -65,9 +65,14 @@
 //     right after its bash was killed) is taken for one that died with its
 //     parent; one that arrives dead just before the command exits, before
 //     the gate's next look, is judged with the command's leftovers; there,
-//     zombies that died of the same signal as the command, in its process
-//     group (a supervisor such as timeout that killed its group and exited
-//     without waiting), died with the group and are not leaks. At the exit
+//     an orphan a look found dying (exiting, or SIGKILL pending) is a dead
+//     orphan all the same. A process of the command's process group that
+//     died of a signal the command itself died of (timeout -s KILL killing
+//     its group, itself included) or received from kill(2) while it ran
+//     (timeout's kill(0, SIGTERM) after it killed its child alone, which
+//     orphans the pipeline alive for a moment) died with its group: not a
+//     leak, whether it was seen alive as an orphan or not. A process the
+//     command killed alone is still escaped. At the exit
 //     stop the gate takes a last look at its children, so a process
 //     orphaned alive just before the command exits is filed as escaped;
 //     without the exit stop it is filed as a survivor: a leak either way.

@@ -128,8 +128,11 @@ type supervised struct {
 	hurried               bool // a second signal: the tree was killed at once
 	exitSeen              bool // the command stopped at its exit (ptrace)
 	traced                bool
-	timeline              harness.Timeline
-	w                     *watcher
+	// received reports whether the command received a signal from
+	// kill(2) (traced only; see traced.killed).
+	received func(unix.Signal) bool
+	timeline harness.Timeline
+	w        *watcher
 }
 
 // supervise starts the command and watches it until it has exited.
@@ -163,7 +166,7 @@ func supervise(ctx context.Context, c Config, p *prepared) (*supervised, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrStart, c.Args[0], err)
 	}
-	s.pid, s.traced = t.pid, t.traced
+	s.pid, s.traced, s.received = t.pid, t.traced, t.receivedKill
 	harness.Remember(s.pid, c.Args, "spawn")
 	s.w = newWatcher(s.pid, s.start, before, newFDTracker(c.IgnoreFDs))
 	s.w.tick(true)
@@ -274,12 +277,15 @@ func judge(ctx context.Context, c Config, p *prepared, s *supervised, baseline h
 		rep.FDs.Why = "not judged: the gate killed the command in the middle of its work"
 	}
 	survivors, escaped := file(leaks, s)
-	rep.OrphansReaped = s.w.deadOrphans + forgiveGroupDeaths(&survivors, s)
+	s.w.reapDying(&escaped)
+	gone, goneWithGroup := s.w.gone(s.diedWithGroup)
+	rep.OrphansReaped = s.w.deadOrphans + forgiveDying(&survivors, s.w) + goneWithGroup +
+		forgiveGroupDeaths(&survivors, s) + forgiveGroupDeaths(&escaped, s)
 	rep.Cleanup = cleanup(p.run, baseline, s.hurried)
 	invs, jerr := journal.Read(p.journalPath) // after the cleanup: every invocation has ended
 	facts := facts(invs)
 	rep.Survivors = ended(survivors.Annotate(facts...).Children, rep.Cleanup)
-	rep.Escaped = append(ended(escaped.Annotate(facts...).Children, rep.Cleanup), s.w.gone()...)
+	rep.Escaped = append(ended(escaped.Annotate(facts...).Children, rep.Cleanup), gone...)
 	rep.Escaped = append(rep.Escaped, ended(leaks.Annotate(facts...).Escaped, rep.Cleanup)...)
 	rep.Journal = summariseJournal(p.journalPath, c.Journal != "", invs, jerr)
 	self, selfErr := selfreport.Read(p.selfPath)
@@ -338,19 +344,17 @@ func file(leaks harness.Leaks, s *supervised) (survivors, escaped harness.Leaks)
 	return survivors, escaped
 }
 
-// forgiveGroupDeaths removes from survivors the zombies that died with the
-// command's process group: killed by the signal the command itself died
-// of, in its process group (timeout -s KILL killing its group, itself
-// included). They are no more a leak at the end of the run than the dead
-// orphans the gate reaps while it runs; it reaps them now and counts them.
-func forgiveGroupDeaths(survivors *harness.Leaks, s *supervised) int {
-	if !s.ws.Signaled() || s.timedOut || s.hurried {
-		return 0
-	}
+// forgiveDying removes from survivors the zombies that were orphaned to
+// the gate already dying while the command ran (w.dying): dead orphans, as
+// those the watcher reaps while it runs, that became zombies only after
+// its last look. timeout (SIGTERM) kills its group, waits for its child,
+// and may exit before the grandchildren, SIGKILL pending, have finished
+// dying. It reaps them now and counts them.
+func forgiveDying(survivors *harness.Leaks, w *watcher) int {
 	n := 0
 	kept := survivors.Children[:0]
 	for _, p := range survivors.Children {
-		if p.State == "Z" && int(p.Pgid) == s.pid && deathSignal(int(p.Pid)) == s.ws.Signal() && sweep.Reap(p.Pid) {
+		if p.State == "Z" && w.diedOrphaned(p.Pid) && sweep.Reap(p.Pid) {
 			n++
 			continue
 		}
@@ -358,6 +362,43 @@ func forgiveGroupDeaths(survivors *harness.Leaks, s *supervised) int {
 	}
 	survivors.Children = kept
 	return n
+}
+
+// forgiveGroupDeaths removes from leftovers (survivors or escaped ones)
+// the zombies that died with the command's process group (see
+// diedWithGroup). They are no more a leak at the end of the run than the
+// dead orphans the gate reaps while it runs; it reaps them now and counts
+// them.
+func forgiveGroupDeaths(leftovers *harness.Leaks, s *supervised) int {
+	n := 0
+	kept := leftovers.Children[:0]
+	for _, p := range leftovers.Children {
+		if p.State == "Z" && s.diedWithGroup(p.Pgid, deathSignal(int(p.Pid))) && sweep.Reap(p.Pid) {
+			n++
+			continue
+		}
+		kept = append(kept, p)
+	}
+	leftovers.Children = kept
+	return n
+}
+
+// diedWithGroup reports whether a process of the run that died of sig (0:
+// it exited) in process group pgid died with the command's process group:
+// the group is the command's, and the command itself received sig from
+// kill(2) while it ran (the group was signalled as a whole: timeout's
+// kill(0, SIGTERM), after it had killed its child alone, which orphans
+// the pipeline's members alive for a moment) or died of it (timeout -s
+// KILL killing its group, itself included). A signal the gate sent itself
+// (its timeout, a second SIGINT) does not count.
+func (s *supervised) diedWithGroup(pgid int32, sig unix.Signal) bool {
+	if sig == 0 || int(pgid) != s.pid {
+		return false
+	}
+	if s.received != nil && s.received(sig) {
+		return true
+	}
+	return s.ws.Signaled() && s.ws.Signal() == sig && !s.timedOut && !s.hurried
 }
 
 // exitSource says how the command's exit was seen.

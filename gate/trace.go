@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -45,6 +46,16 @@ type traced struct {
 	traced bool                 // false: started without ptrace (fallback)
 	stops  chan exitStop        // one value, at the exit stop (traced only)
 	exited chan unix.WaitStatus // the final status, once
+	// killed is the set of signals (bit sig-1) the command received from
+	// kill(2) (si_code SI_USER), SIGPIPE excepted (the kernel raises it
+	// at the writer itself, as SI_USER too): the signals its process
+	// group may have been sent as a whole (timeout's kill(0, SIGTERM)).
+	killed atomic.Uint64
+}
+
+// receivedKill reports whether the command received sig from kill(2).
+func (t *traced) receivedKill(sig unix.Signal) bool {
+	return sig > 0 && sig <= 64 && t.killed.Load()&(1<<(sig-1)) != 0
 }
 
 // ptraceOptions are set at the command's first stop.
@@ -140,21 +151,27 @@ func (t *traced) wait() unix.WaitStatus {
 		case unix.PTRACE_EVENT_EXEC:
 		default:
 			sig = int(ws.StopSignal())
-			if sig == int(unix.SIGTRAP) || isGroupStop(t.pid) {
+			si, delivered := sigInfo(t.pid)
+			if sig == int(unix.SIGTRAP) || !delivered {
 				sig = 0 // a stray trap, or a group stop: go on running
+			} else if si.Code == siUser && sig != int(unix.SIGPIPE) && sig <= 64 {
+				t.killed.Or(1 << (sig - 1))
 			}
 		}
 		_ = unix.PtraceCont(t.pid, sig)
 	}
 }
 
-// isGroupStop reports whether the traced pid's stop is a group stop (no
-// signal to pass on) rather than a signal's delivery: PTRACE_GETSIGINFO
-// fails with EINVAL only for a group stop.
-func isGroupStop(pid int) bool {
+// siUser is si_code SI_USER: a signal sent by kill(2).
+const siUser = 0
+
+// sigInfo returns the siginfo of the signal the traced pid is stopped to
+// receive; false if the stop is a group stop (no signal to pass on):
+// PTRACE_GETSIGINFO fails with EINVAL only for a group stop.
+func sigInfo(pid int) (unix.Siginfo, bool) {
 	var si unix.Siginfo
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GETSIGINFO, uintptr(pid), 0, uintptr(unsafe.Pointer(&si)), 0, 0)
-	return e == unix.EINVAL
+	return si, e != unix.EINVAL
 }
 
 // waitUntraced waits for an untraced command.

@@ -33,6 +33,12 @@ type watcher struct {
 	// deadOrphans counts orphans that came to the gate already dead while
 	// the command ran (killed along with their parent): reaped, not leaks.
 	deadOrphans int
+	// dying are orphans a look found dying (exiting, or with SIGKILL
+	// pending) while the command ran, by pid: dead orphans that had not yet
+	// become zombies. The last look (at the exit stop) is the last: those
+	// it finds dying become zombies after the command's exit, and
+	// forgiveDying and reapDying tell them from its leftovers.
+	dying map[int32]dyingOrphan
 	// atExit is the command's fd table at its exit stop; nil if the stop
 	// was not seen (see trace.go).
 	atExit map[int]string
@@ -46,6 +52,13 @@ type orphan struct {
 	proc   Process
 	seen   time.Duration // when first seen, since the command started
 	reaped time.Duration // when the gate reaped it after it died; 0 if it did not
+	signal unix.Signal   // the signal it died of, if it was reaped and died of one
+}
+
+// dyingOrphan is an orphan a look found dying.
+type dyingOrphan struct {
+	ticks uint64        // start time: identity across pid reuse
+	at    time.Duration // when first found dying, since the command started
 }
 
 // kid is one of the gate's children as a look found it.
@@ -55,7 +68,7 @@ type kid struct {
 }
 
 func newWatcher(pid int, start time.Time, before map[int32]uint64, fds *fdTracker) *watcher {
-	return &watcher{self: int32(os.Getpid()), pid: int32(pid), start: start, fds: fds, before: before, escaped: map[int32]*orphan{}}
+	return &watcher{self: int32(os.Getpid()), pid: int32(pid), start: start, fds: fds, before: before, escaped: map[int32]*orphan{}, dying: map[int32]dyingOrphan{}}
 }
 
 // childrenNow returns the calling process's children, pid → start ticks.
@@ -172,7 +185,12 @@ func (w *watcher) adopt(orphans []kid, at time.Duration) {
 		}
 		if o.st.State != 'Z' {
 			if o.st.Exiting() || procfs.KillPending(o.pid) {
-				continue // dying with its parent: a dead orphan at the next look
+				// Dying with its parent: a dead orphan at the next look, if
+				// there is one (see forgiveDying).
+				if d, ok := w.dying[o.pid]; !ok || d.ticks != o.st.StartTicks {
+					w.dying[o.pid] = dyingOrphan{ticks: o.st.StartTicks, at: at}
+				}
+				continue
 			}
 			if known == nil {
 				known = &orphan{ticks: o.st.StartTicks, seen: at}
@@ -185,11 +203,12 @@ func (w *watcher) adopt(orphans []kid, at time.Duration) {
 			}
 			continue
 		}
+		sig := deathSignal(int(o.pid))
 		if !sweep.Reap(o.pid) {
 			continue
 		}
 		if known != nil {
-			known.reaped = time.Since(w.start)
+			known.reaped, known.signal = time.Since(w.start), sig
 		} else {
 			w.deadOrphans++
 		}
@@ -206,6 +225,37 @@ func describe(pid int32, st procfs.Stat) Process {
 	return processOf(p)
 }
 
+// diedOrphaned reports whether pid, as it is now, was found dying when it
+// was orphaned to the gate while the command ran.
+func (w *watcher) diedOrphaned(pid int32) bool {
+	d, ok := w.dying[pid]
+	if !ok {
+		return false
+	}
+	st, err := procfs.ReadStat(pid)
+	return err == nil && st.StartTicks == d.ticks
+}
+
+// reapDying takes from escaped the zombies that were escaped processes
+// found dying while the command ran (cat of a pipeline, exiting as the
+// EOF it sent lets the command exit): they died while the command ran, as
+// those the watcher reaped then, and gone reports them so. It reaps them.
+func (w *watcher) reapDying(escaped *harness.Leaks) {
+	kept := escaped.Children[:0]
+	for _, p := range escaped.Children {
+		o := w.escaped[p.Pid]
+		if p.State == "Z" && o != nil && w.wasEscaped(p.Pid) && w.diedOrphaned(p.Pid) {
+			sig := deathSignal(int(p.Pid))
+			if sweep.Reap(p.Pid) {
+				o.reaped, o.signal = w.dying[p.Pid].at, sig
+				continue
+			}
+		}
+		kept = append(kept, p)
+	}
+	escaped.Children = kept
+}
+
 // wasEscaped reports whether pid, as it is now, was alive when it was
 // orphaned to the gate while the command ran.
 func (w *watcher) wasEscaped(pid int32) bool {
@@ -218,11 +268,16 @@ func (w *watcher) wasEscaped(pid int32) bool {
 }
 
 // gone returns the escaped processes that died and were reaped by the gate
-// while the command ran: leaks all the same (they ran outside its tree).
-func (w *watcher) gone() []Process {
-	var out []Process
+// while the command ran: leaks all the same (they ran outside its tree),
+// unless withGroup says they died with the command's process group (pgid,
+// the signal they died of): those it counts instead.
+func (w *watcher) gone(withGroup func(pgid int32, sig unix.Signal) bool) (out []Process, forgiven int) {
 	for _, o := range w.escaped {
 		if o.reaped == 0 {
+			continue
+		}
+		if withGroup(int32(o.proc.Pgid), o.signal) {
+			forgiven++
 			continue
 		}
 		p := o.proc
@@ -233,7 +288,7 @@ func (w *watcher) gone() []Process {
 		p.render()
 		out = append(out, p)
 	}
-	return out
+	return out, forgiven
 }
 
 // readFDs returns pid's open fds, number → readlink target.
