@@ -159,7 +159,9 @@ func TestStuckPidfdAThreadWaitsOn(t *testing.T) {
 		return leaksNow(t, before).Annotate(heldFact(unwaited.Process.Pid)).Stuck(time.Now().Add(time.Second)).All()
 	})
 	st = leaksNow(t, before).Annotate(heldFact(unwaited.Process.Pid)).Stuck(time.Now().Add(time.Second))
-	if !slices.ContainsFunc(st.Proven, func(p string) bool { return strings.Contains(p, "a pidfd a thread waits on (waitid) for stuck pid "+itoa(unwaited.Process.Pid)) }) {
+	if !slices.ContainsFunc(st.Proven, func(p string) bool {
+		return strings.Contains(p, "a pidfd a thread waits on (waitid) for stuck pid "+itoa(unwaited.Process.Pid))
+	}) {
 		t.Errorf("Stuck =\n%s\nwant the pidfd proven", st)
 	}
 }
