@@ -2,15 +2,18 @@ package fakecli_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leakgate/leakgate/fakecli"
+	"github.com/leakgate/leakgate/internal/poll"
 )
 
 // chunkKey is where the s3 sample config keeps handle b1.1a2b/0-.chunk.
@@ -176,6 +179,16 @@ func TestStallForeverKilled(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	p := startStalled(t, w)
+	stalling := func() bool {
+		invs := w.invocations()
+		return len(invs) == 1 && invs[0].StallingAt(time.Now())
+	}
+	if !poll.Until(context.Background(), 10*time.Second, stalling) {
+		t.Fatalf("the journal never said the invocation is stalling: %v", w.invocations())
+	}
+	if until := w.invocations()[0].StallUntil; time.Until(until) < time.Minute {
+		t.Errorf("stalling until %v: a stall that lasts until killed holds until the cap (10m)", until)
+	}
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +197,8 @@ func TestStallForeverKilled(t *testing.T) {
 		t.Errorf("status %d, want %d", got, 128+int(syscall.SIGKILL))
 	}
 	invs := w.invocations()
-	if evs := w.events(); len(invs) != 1 || len(evs) != 1 || evs[0] != "start" {
-		t.Fatalf("journal: %v, events %v; want one start line", invs, evs)
+	if evs := w.events(); len(invs) != 1 || !slices.Equal(evs, []string{"start", "stall"}) {
+		t.Fatalf("journal: %v, events %v; want a start line and a stall line", invs, evs)
 	}
 	inv := invs[0]
 	if inv.Ended || inv.PID != p.cmd.Process.Pid || inv.Persona != "fakecli" || inv.Fault != "stall after=100" || inv.Handle != "b1.1a2b/0-.chunk" {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/journal"
 )
 
 // execute runs cmd against bucket b under fault (nil: none) and returns the
@@ -92,8 +93,12 @@ func (s *session) capped(fault faults.Fault, err error) int {
 
 // stall pauses d. A pause that would end past the stall cap (Forever
 // always does) lasts until the cap, after which the invocation fails with
-// ExitStallCap.
+// ExitStallCap. The journal gets a stall entry first: from now until the
+// pause's end (or the cap), this process holds still on purpose.
 func (s *session) stall(d time.Duration, fault faults.Fault) (int, bool) {
+	if d == faults.Forever || d > 0 {
+		s.markStall(d)
+	}
 	switch {
 	case d == faults.Forever:
 		s.sleepUntil(s.capAt)
@@ -105,6 +110,31 @@ func (s *session) stall(d time.Duration, fault faults.Fault) (int, bool) {
 		time.Sleep(d)
 	}
 	return 0, true
+}
+
+// markStall writes the journal's stall entry for a pause of d starting
+// now (Forever, or past the cap: until the cap). A journal that cannot be
+// written is said on stderr; the pause goes ahead.
+func (s *session) markStall(d time.Duration) {
+	now := time.Now()
+	until := s.capAt
+	if d != faults.Forever && now.Add(d).Before(until) {
+		until = now.Add(d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jpath == "" || s.ended {
+		return
+	}
+	if err := s.beginLocked(); err != nil {
+		s.errorf("%v", err)
+		return
+	}
+	e := s.entry
+	e.Event, e.At, e.Until = journal.EventStall, now, until
+	if err := journal.Append(s.jpath, e); err != nil {
+		s.errorf("%v", err)
+	}
 }
 
 // sleepUntil sleeps until t.

@@ -13,10 +13,14 @@
 //     knows (Fact: the command line as run, the injected fault),
 //     CheckFinalizers tells fds only the garbage collector closes from true
 //     leaks; HaveLeaked, HaveZombies and HaveEscaped are the same judgement
-//     as Gomega matchers.
+//     as Gomega matchers. Stuck judges whether the leaks will hold still:
+//     what proves it for each (a fault injector's word that it stalls a
+//     process, a process asleep on pipes or children only such processes
+//     can wake, a pidfd a thread waits on), and what nothing proves.
 //   - Retry: Settle polls until the leaks are gone or have stayed the same
-//     for a quiet window; Eventually(harness.Take) does the same with
-//     Gomega; VerifyNone and VerifyTestMain do it for plain go test.
+//     for a quiet window, or, with OnEvidence, until Stuck proves they
+//     will; Eventually(harness.Take) does the same with Gomega; VerifyNone
+//     and VerifyTestMain do it for plain go test.
 //
 // Sample records a Timeline of the leak counts while a run goes on: a run
 // that holds 64 zombies until it exits leaks even if its exit cleans them.
@@ -58,8 +62,8 @@
 // has a bad value (ErrOption): what to measure (Of, WithMarker,
 // WithGoroutines), what to ignore (IgnoringProcs, IgnoringFDs and
 // IgnoringGoroutines, each taking Gomega matchers, so filters compose),
-// and how to poll (PollEvery for every call that polls, Quiet for
-// settling, Within for VerifyNone).
+// and how to poll (PollEvery for every call that polls, Quiet and
+// OnEvidence for settling, Within for VerifyNone).
 //
 // A report:
 //

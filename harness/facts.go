@@ -26,6 +26,12 @@ type Fact struct {
 	// Source names where the fact comes from in reports, e.g. "journal"
 	// ("" becomes "caller").
 	Source string
+	// HeldUntil says the process is held still on purpose, from when the
+	// fact was given until then: a fault injector is stalling it (fakecli
+	// pausing itself, a server holding back the response it waits for).
+	// Leaks.Stuck takes it as evidence that the process will not change
+	// before then. Zero: nothing is said.
+	HeldUntil time.Time
 }
 
 // factSlack is how much earlier than a process's start (as this process

@@ -29,6 +29,11 @@ type Leaks struct {
 	// CheckFinalizers): code that relies on finalizers to close what it
 	// opened. Diff leaves it empty.
 	Finalized []FD
+	// Settled says how Settle (or VerifyNone) ended: "nothing leaked",
+	// "proven stuck:" and the evidence (OnEvidence), "unchanged for 300ms"
+	// (the quiet window; with OnEvidence followed by what no evidence
+	// proved), or "not settled: " and why. Diff leaves it empty.
+	Settled string
 }
 
 // Zombies returns the leaked children and escaped processes in state Z.

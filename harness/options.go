@@ -98,6 +98,7 @@ type options struct {
 	ignoreGo    []any                 // gleak.HaveLeaked filters
 	facts       []func() []Fact
 	quiet       time.Duration
+	evidence    bool // OnEvidence
 	interval    time.Duration
 	intervalSet bool // PollEvery given (Sample's default differs)
 	within      time.Duration
@@ -296,6 +297,21 @@ func (o *options) allFacts() []Fact {
 // VerifyNone and VerifyTestMain settle too. A value ≤ 0 is refused.
 func Quiet(d time.Duration) Option {
 	return newOption("Quiet", callSettle|callVerify, positive("Quiet", d), func(o *options) { o.quiet = d })
+}
+
+// OnEvidence makes Settle (and VerifyNone, VerifyTestMain) end the wait as
+// soon as the evidence proves that every leak will hold still for the
+// quiet window, instead of watching it hold still for that long: a
+// process a fault injector says it is stalling (WithFacts, Fact.HeldUntil),
+// processes asleep on pipes or children that only such processes can
+// wake, pidfds a thread waits on for them (Leaks.Stuck says exactly what
+// counts). Where nothing proves a leak (a zombie, an fd the garbage
+// collector may close) the quiet window still decides, and Leaks.Settled
+// says what was not proven:
+//
+//	leaks, err := harness.Settle(ctx, before, harness.OnEvidence(), harness.WithFacts(journalFacts), harness.Quiet(time.Second))
+func OnEvidence() Option {
+	return newOption("OnEvidence", callSettle|callVerify, nil, func(o *options) { o.evidence = true })
 }
 
 // PollEvery sets the interval between snapshots of every call that polls:

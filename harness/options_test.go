@@ -53,6 +53,8 @@ func TestOptionsRefused(t *testing.T) {
 		{"Settle", "Within does not apply to Settle", harness.Within(time.Second)},
 		{"Settle", "Quiet(0s): want a duration > 0", harness.Quiet(0)},
 		{"Sample", "Quiet does not apply to Sample", harness.Quiet(time.Second)},
+		{"Take", "OnEvidence does not apply to Take", harness.OnEvidence()},
+		{"HaveLeaked", "OnEvidence does not apply to HaveLeaked", harness.OnEvidence()},
 		{"Sample", "PollEvery(-1ms): want a duration > 0", harness.PollEvery(-time.Millisecond)},
 		{"Sweep", "IgnoringProcs does not apply to Sweep", harness.IgnoringProcs(gomega.BeNil())},
 		{"Sweep", "Of does not apply to Sweep", harness.Of(1)},

@@ -11,12 +11,14 @@ import (
 
 // Settle retries Take and Diff until the leaks settle: it returns as soon as
 // nothing leaked, or once the same non-empty diff has held for the quiet
-// window (Quiet, default 300ms: a stable leak), or when ctx is done, in which
-// case it returns the last leaks with ctx.Err().
+// window (Quiet, default 300ms: a stable leak), or, with OnEvidence, as soon
+// as the evidence proves that every leak will hold still for that long
+// (Leaks.Stuck), or when ctx is done, in which case it returns the last
+// leaks with ctx.Err(). Leaks.Settled says which.
 //
 //	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 //	defer cancel()
-//	leaks, err := harness.Settle(ctx, before)
+//	leaks, err := harness.Settle(ctx, before, harness.OnEvidence(), harness.WithFacts(journalFacts))
 //
 // Snapshots are taken every 20ms (PollEvery) of the baseline's process
 // (unless Of says otherwise) with the baseline's marker (unless WithMarker
@@ -32,12 +34,17 @@ func Settle(ctx context.Context, baseline Snapshot, opts ...Option) (Leaks, erro
 	return settle(ctx, baseline, o)
 }
 
+// proofEvery is how often settle asks for evidence while a diff holds
+// still: a proof reads the wait channels and fd tables of every leaked
+// process, and the caller's facts.
+const proofEvery = 100 * time.Millisecond
+
 func settle(ctx context.Context, baseline Snapshot, o *options) (Leaks, error) {
 	spec := scanSpec{self: o.self(baseline.Self), marker: o.markerOr(baseline.Marker), goroutines: baseline.Goroutines != nil}
 	var (
-		lastKey string
-		since   time.Time
-		timer   *time.Timer
+		lastKey    string
+		since, ask time.Time
+		timer      *time.Timer
 	)
 	for {
 		now, err := scan(spec)
@@ -46,13 +53,21 @@ func settle(ctx context.Context, baseline Snapshot, o *options) (Leaks, error) {
 		}
 		leaks := diff(baseline, now, o)
 		if leaks.Empty() {
+			leaks.Settled = "nothing leaked"
 			return leaks, nil
 		}
 		key := leaks.identity()
-		if key != lastKey {
+		switch {
+		case key != lastKey:
 			lastKey, since = key, time.Now()
-		} else if time.Since(since) >= o.quiet {
-			return o.report(leaks), nil
+		case o.evidence && !time.Now().Before(ask):
+			ask = time.Now().Add(proofEvery)
+			if st := leaks.Annotate(o.allFacts()...).Stuck(time.Now().Add(o.quiet)); st.All() {
+				return o.settled(leaks, "proven stuck:\n"+st.String()), nil
+			}
+		}
+		if key == lastKey && time.Since(since) >= o.quiet {
+			return o.settled(leaks, fmt.Sprintf("unchanged for %v", o.quiet)), nil
 		}
 		if timer == nil {
 			timer = time.NewTimer(o.interval)
@@ -62,10 +77,24 @@ func settle(ctx context.Context, baseline Snapshot, o *options) (Leaks, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return o.report(leaks), ctx.Err()
+			return o.settled(leaks, "not settled: "+ctx.Err().Error()), ctx.Err()
 		case <-timer.C:
 		}
 	}
+}
+
+// settled is the leaks settle returns: attributed, annotated with the
+// WithFacts facts, and with how settling ended; with OnEvidence, a window
+// that ran out says what the evidence could not prove.
+func (o *options) settled(l Leaks, how string) Leaks {
+	l = o.report(l)
+	if o.evidence && !strings.HasPrefix(how, "proven") {
+		if st := l.Stuck(time.Now().Add(o.quiet)); len(st.Unproven) > 0 {
+			how += "; not proven stuck:\n" + strings.Join(st.Unproven, "\n")
+		}
+	}
+	l.Settled = how
+	return l
 }
 
 // report attributes l's pipe fds and annotates its processes with the

@@ -13,6 +13,14 @@
 // invocation into one [Invocation]; one without an end line reports
 // Ended == false and its String says "killed before it ended".
 //
+// An invocation that a fault makes hold still on purpose also appends a
+// "stall" entry when the stall begins, saying until when it will hold
+// still by itself (Invocation.StallFrom, StallUntil, StallingAt): fakecli
+// pausing before its next byte, objserver holding back a response (the
+// entry then names the client process that waits for it). A settling
+// test reads it as evidence that the process will not move before then,
+// instead of watching it for a while.
+//
 //	journal.Append(path, journal.Entry{Event: journal.EventStart, PID: os.Getpid(), Start: t0 /* … */})
 //	invs, err := journal.Read(path)
 //	for _, inv := range invs {
@@ -48,8 +56,11 @@
 // none), start (RFC 3339 with nanoseconds). End entries add bytes (int64:
 // bytes written to stdout for reads, read from stdin for writes), exit (the
 // exit status; 128+signal when the invocation ended by a signal), end (time)
-// and error (fakecli's own failure message, omitted when empty).
+// and error (fakecli's own failure message, omitted when empty). Stall
+// entries add at (when the stall began) and until (when it ends by itself:
+// the pause's end, or the stall cap for a stall that lasts until killed).
 //
 //	{"event":"start","run":"r17/3","call":5,"pid":4244,"ppid":4243,"pgid":4242,"persona":"aws","argv":["aws","s3","cp","s3://b/k","-"],"op":"read","handle":"b/k","fault":"stall for=forever","start":"2026-11-26T14:47:06.123456789Z"}
+//	{"event":"stall",…,"at":"2026-11-26T14:47:06.130000000Z","until":"2026-11-26T14:57:06.123456789Z"}
 //	{"event":"end",…,"bytes":1234,"exit":0,"end":"2026-11-26T14:47:06.223456789Z"}
 package journal

@@ -15,10 +15,15 @@ import (
 	"github.com/leakgate/leakgate/internal/clip"
 )
 
-// The two values of Entry.Event.
+// The values of Entry.Event.
 const (
 	EventStart = "start" // written before an invocation does any work
 	EventEnd   = "end"   // written when an invocation ends (not after SIGKILL)
+	// EventStall is written when a fault makes the invocation hold still
+	// on purpose (fakecli pausing its output or input, objserver holding
+	// back a response): from At until Until, the pause's end or the stall
+	// cap for a stall that lasts until the process is killed.
+	EventStall = "stall"
 )
 
 // Entry is one journal line. Start entries leave the end-only fields (Bytes,
@@ -45,6 +50,9 @@ type Entry struct {
 	Exit  int       `json:"exit"`  // end only: exit status; 128+signal when ended by a signal
 	End   time.Time `json:"end"`   // end only: when the invocation ended
 	Error string    `json:"error"` // end only: fakecli's own failure message; "" if none
+
+	At    time.Time `json:"at"`    // stall only: when the stall began
+	Until time.Time `json:"until"` // stall only: when it ends by itself (the pause's end, or the stall cap)
 }
 
 // startLine and endLine are the JSON shapes of the two events.
@@ -71,8 +79,15 @@ type endLine struct {
 	Error string    `json:"error,omitempty"`
 }
 
+type stallLine struct {
+	startLine
+	At    time.Time `json:"at"`
+	Until time.Time `json:"until"`
+}
+
 // MarshalJSON encodes e as one journal line (without the newline): start
-// entries carry only the start fields, end entries all of them.
+// entries carry only the start fields, end entries the start fields and
+// the end fields, stall entries the start fields, at and until.
 //
 //	b, err := json.Marshal(e)
 func (e Entry) MarshalJSON() ([]byte, error) {
@@ -84,14 +99,17 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		Event: e.Event, Run: e.Run, Call: e.Call, PID: e.PID, PPID: e.PPID, PGID: e.PGID,
 		Persona: e.Persona, Argv: argv, Op: e.Op, Handle: e.Handle, Fault: e.Fault, Start: e.Start,
 	}
-	if e.Event == EventEnd {
+	switch e.Event {
+	case EventEnd:
 		return json.Marshal(endLine{startLine: s, Bytes: e.Bytes, Exit: e.Exit, End: e.End, Error: e.Error})
+	case EventStall:
+		return json.Marshal(stallLine{startLine: s, At: e.At, Until: e.Until})
 	}
 	return json.Marshal(s)
 }
 
-// ErrEvent is wrapped by Append and Read when an entry's event is neither
-// EventStart nor EventEnd.
+// ErrEvent is wrapped by Append and Read when an entry's event is not
+// EventStart, EventEnd or EventStall.
 var ErrEvent = errors.New(`event must be "start" or "end"`)
 
 // Append adds e as one line to the journal at path, creating the file (mode
@@ -102,7 +120,7 @@ var ErrEvent = errors.New(`event must be "start" or "end"`)
 //
 //	err := journal.Append("/tmp/run/journal.jsonl", entry)
 func Append(path string, e Entry) error {
-	if e.Event != EventStart && e.Event != EventEnd {
+	if e.Event != EventStart && e.Event != EventEnd && e.Event != EventStall {
 		return fmt.Errorf("journal %s: append %q: %w", path, e.Event, ErrEvent)
 	}
 	line, err := json.Marshal(e)

@@ -338,3 +338,48 @@ func TestNextCall(t *testing.T) {
 		t.Errorf("err = %v, want ErrCounter naming %s.seq", err, path)
 	}
 }
+
+func TestStallEntry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	t0 := time.Date(2026, 11, 26, 14, 47, 6, 0, time.UTC)
+	start := journal.Entry{Event: journal.EventStart, PID: 7, Persona: "aws", Argv: []string{"aws"}, Op: "read", Fault: "stall after=8KiB", Start: t0}
+	stall := start
+	stall.Event, stall.At, stall.Until = journal.EventStall, t0.Add(time.Second), t0.Add(time.Minute)
+	got, err := json.Marshal(stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"event":"stall","run":"","call":0,"pid":7,"ppid":0,"pgid":0,"persona":"aws","argv":["aws"],"op":"read","handle":"","fault":"stall after=8KiB","start":"2026-11-26T14:47:06Z","at":"2026-11-26T14:47:07Z","until":"2026-11-26T14:48:06Z"}`
+	if string(got) != want {
+		t.Errorf("stall entry\n got %s\nwant %s", got, want)
+	}
+	for _, e := range []journal.Entry{start, stall} {
+		if err := journal.Append(path, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invs, err := journal.Read(path)
+	if err != nil || len(invs) != 1 {
+		t.Fatalf("Read = %+v, %v; want one invocation", invs, err)
+	}
+	inv := invs[0]
+	if !inv.StallFrom.Equal(t0.Add(time.Second)) || !inv.StallUntil.Equal(t0.Add(time.Minute)) {
+		t.Errorf("stall = %v..%v, want %v..%v", inv.StallFrom, inv.StallUntil, stall.At, stall.Until)
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		want bool
+	}{{0, false}, {time.Second, true}, {30 * time.Second, true}, {time.Minute, false}} {
+		if got := inv.StallingAt(t0.Add(c.at)); got != c.want {
+			t.Errorf("StallingAt(t0+%v) = %v, want %v", c.at, got, c.want)
+		}
+	}
+	end := start
+	end.Event, end.End = journal.EventEnd, t0.Add(2*time.Second)
+	if err := journal.Append(path, end); err != nil {
+		t.Fatal(err)
+	}
+	if invs, err = journal.Read(path); err != nil || len(invs) != 1 || invs[0].StallingAt(t0.Add(30*time.Second)) {
+		t.Errorf("after its end entry: %+v, %v; an ended invocation is stalling no more", invs, err)
+	}
+}

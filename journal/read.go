@@ -42,7 +42,21 @@ type Invocation struct {
 	End   time.Time // when it ended; zero if not Ended
 	Error string    // fakecli's own failure message; "" if none
 
+	// StallFrom and StallUntil are the latest stall entry's: the
+	// invocation said it holds still on purpose from StallFrom until
+	// StallUntil (see EventStall); both zero if it never stalled.
+	StallFrom, StallUntil time.Time
+
 	Line int // journal line (1-based) of the start entry, or of the end entry if it has none
+}
+
+// StallingAt reports whether the invocation said it holds still on purpose
+// at t: it has not ended and t lies in its latest stall, from StallFrom to
+// StallUntil.
+//
+//	if inv.StallingAt(time.Now()) { /* it will not move before inv.StallUntil */ }
+func (inv Invocation) StallingAt(t time.Time) bool {
+	return !inv.Ended && !inv.StallFrom.IsZero() && !t.Before(inv.StallFrom) && t.Before(inv.StallUntil)
 }
 
 // Duration is how long the invocation ran, End − Start; 0 if it did not end.
@@ -109,7 +123,8 @@ func (e *LineError) Error() string {
 func (e *LineError) Unwrap() error { return e.Err }
 
 // Read returns the invocations recorded in the journal at path, in the order
-// of their first line. Start and end entries are merged by (pid, start time).
+// of their first line. Start, stall and end entries are merged by (pid,
+// start time); of several stall entries the latest counts.
 // A missing file means no invocations (nil, nil); blank lines are skipped; a
 // line that is not a JSON entry is a *LineError naming path:line. Lines may
 // be up to MaxLine bytes long; a longer one is a *LineError wrapping
@@ -126,12 +141,7 @@ func Read(path string) ([]Invocation, error) {
 	}
 	defer f.Close()
 
-	type key struct {
-		pid   int
-		start int64
-	}
-	var invs []Invocation
-	index := map[key]int{}
+	var m merger
 	r := bufio.NewReader(f)
 	for lineNo := 1; ; lineNo++ {
 		line, err := readLine(r, MaxLine)
@@ -146,33 +156,53 @@ func Read(path string) ([]Invocation, error) {
 			if jerr := json.Unmarshal(line, &e); jerr != nil {
 				return nil, &LineError{Path: path, Line: lineNo, Err: jerr}
 			}
-			k := key{e.PID, e.Start.UnixNano()}
-			i, seen := index[k]
-			switch e.Event {
-			case EventStart:
-				if !seen {
-					index[k] = len(invs)
-					invs = append(invs, Invocation{Line: lineNo})
-					i = len(invs) - 1
-				}
-				fill(&invs[i], e)
-			case EventEnd:
-				if !seen {
-					index[k] = len(invs)
-					invs = append(invs, Invocation{Line: lineNo})
-					i = len(invs) - 1
-					fill(&invs[i], e)
-				}
-				inv := &invs[i]
-				inv.Ended, inv.Bytes, inv.Exit, inv.End, inv.Error = true, e.Bytes, e.Exit, e.End, e.Error
-			default:
-				return nil, &LineError{Path: path, Line: lineNo, Err: fmt.Errorf("event %s: %w", clip.Quote(e.Event, 0), ErrEvent)}
+			if merr := m.add(e, lineNo); merr != nil {
+				return nil, &LineError{Path: path, Line: lineNo, Err: merr}
 			}
 		}
 		if err == io.EOF {
-			return invs, nil
+			return m.invs, nil
 		}
 	}
+}
+
+// merger merges a journal's entries into invocations by (pid, start time).
+type merger struct {
+	invs  []Invocation
+	index map[mergeKey]int
+}
+
+type mergeKey struct {
+	pid   int
+	start int64
+}
+
+// add merges entry e, read from line lineNo.
+func (m *merger) add(e Entry, lineNo int) error {
+	if e.Event != EventStart && e.Event != EventEnd && e.Event != EventStall {
+		return fmt.Errorf("event %s: %w", clip.Quote(e.Event, 0), ErrEvent)
+	}
+	if m.index == nil {
+		m.index = map[mergeKey]int{}
+	}
+	k := mergeKey{e.PID, e.Start.UnixNano()}
+	i, seen := m.index[k]
+	if !seen {
+		i = len(m.invs)
+		m.index[k] = i
+		m.invs = append(m.invs, Invocation{Line: lineNo})
+		fill(&m.invs[i], e)
+	}
+	inv := &m.invs[i]
+	switch e.Event {
+	case EventStart:
+		fill(inv, e)
+	case EventEnd:
+		inv.Ended, inv.Bytes, inv.Exit, inv.End, inv.Error = true, e.Bytes, e.Exit, e.End, e.Error
+	case EventStall:
+		inv.StallFrom, inv.StallUntil = e.At, e.Until
+	}
+	return nil
 }
 
 // MaxLine bounds a journal line, newline included: 16 MiB, room for an

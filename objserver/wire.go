@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leakgate/leakgate/faults"
+	"github.com/leakgate/leakgate/journal"
 )
 
 // ErrNotNetwork is wrapped by New's error for a plan rule whose fault has no
@@ -255,6 +256,7 @@ func (s *Server) pause(x *exchange, d time.Duration) bool {
 	if capped {
 		d = max(left, 0)
 	}
+	s.markStall(x, d)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	ctx := x.r.Context()
@@ -269,6 +271,17 @@ func (s *Server) pause(x *exchange, d time.Duration) bool {
 		x.note("%s during a stall after %d bytes", s.why(ctx), x.bytes)
 		return false
 	}
+}
+
+// markStall writes the journal's stall entry for a pause of d starting
+// now: the request's client (the entry's pid) gets nothing more until
+// then, unless it gives up first.
+func (s *Server) markStall(x *exchange, d time.Duration) {
+	e := x.entry
+	e.Event = journal.EventStall
+	e.At = time.Now()
+	e.Until = e.At.Add(d)
+	s.append(e)
 }
 
 // why says why a request's context ended: the server closed, or the client

@@ -20,6 +20,7 @@ import (
 	"github.com/leakgate/leakgate/fakecli"
 	"github.com/leakgate/leakgate/faults"
 	"github.com/leakgate/leakgate/internal/poll"
+	"github.com/leakgate/leakgate/journal"
 )
 
 // testObject is a gzip'ed stream of 4 records of 4 KiB of incompressible bytes.
@@ -144,6 +145,14 @@ func TestStallUntilTheClientLeaves(t *testing.T) {
 	got, err := io.ReadFull(resp.Body, make([]byte, 1024))
 	if err != nil || got != 1024 {
 		t.Fatalf("read %d bytes before the stall, %v; want 1024", got, err)
+	}
+	var stalled []journal.Invocation
+	marked := poll.Until(context.Background(), 5*time.Second, func() bool {
+		stalled, _ = journal.Read(ts.journal)
+		return len(stalled) == 1 && stalled[0].StallingAt(time.Now())
+	})
+	if !marked || stalled[0].PID != os.Getpid() || time.Until(stalled[0].StallUntil) < time.Minute {
+		t.Fatalf("journal: %v; want the GET marked as stalling, until the stall cap (10m), naming this process as its client", stalled)
 	}
 	cancel() // the client gives up
 	resp.Body.Close()

@@ -2,7 +2,10 @@
 // open, read and close: /proc/<pid>/stat (state letter, ppid, process
 // group, start time in clock ticks, and the exec image's addresses that
 // tell one exec from the next), cmdline, environ (only the value of one
-// variable is kept), /proc/uptime, a process's fd table and fd flags. It
+// variable is kept), /proc/uptime, a process's fd table and fd flags, and
+// what a blocked process waits on (Waiting: its threads' wait channels;
+// PipeEnds: which end of each pipe it holds; WaitedPidfds: the pidfds its
+// threads sleep on in waitid; PidfdPid: whom a pidfd names). It
 // replaces gopsutil v3 where that costs or loses precision
 // (docs/design/snapshots.md says where, and what a snapshot costs).
 //

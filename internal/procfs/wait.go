@@ -1,0 +1,171 @@
+package procfs
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Wait is what every thread of a process sleeps on in the kernel, as its
+// wait channels (/proc/<pid>/task/*/wchan) tell it.
+type Wait string
+
+// The waits Waiting tells apart.
+const (
+	// WaitOther: running, sleeping on anything else (a timer, a futex, a
+	// socket), or threads waiting on different things.
+	WaitOther Wait = ""
+	// WaitPipeRead: every thread sleeps reading an empty pipe whose write
+	// end is still open somewhere.
+	WaitPipeRead Wait = "pipe read"
+	// WaitPipeWrite: every thread sleeps writing a full pipe whose read
+	// end is still open somewhere.
+	WaitPipeWrite Wait = "pipe write"
+	// WaitPipe: every thread sleeps on a pipe, direction unknown (kernels
+	// before 5.6 name both directions pipe_wait).
+	WaitPipe Wait = "pipe"
+	// WaitChild: every thread sleeps in wait4 or waitid for a child.
+	WaitChild Wait = "child"
+)
+
+// wchanWaits maps the kernel functions a thread sleeps in to the wait they
+// mean, across kernel versions (anon_pipe_* since 6.13, pipe_read and
+// pipe_write since 5.6, pipe_wait before).
+var wchanWaits = map[string]Wait{
+	"anon_pipe_read": WaitPipeRead, "pipe_read": WaitPipeRead, "pipe_wait_readable": WaitPipeRead,
+	"anon_pipe_write": WaitPipeWrite, "pipe_write": WaitPipeWrite, "pipe_wait_writable": WaitPipeWrite,
+	"pipe_wait": WaitPipe,
+	"do_wait":   WaitChild, "kernel_wait4": WaitChild, "kernel_waitid": WaitChild,
+}
+
+// Waiting tells what every thread of process pid sleeps on, from its wait
+// channels: WaitPipeRead for `cat` reading a pipe nobody writes to,
+// WaitChild for a shell waiting for its pipeline, WaitOther for anything
+// else. A vanished process gives an error satisfying errors.Is(err,
+// ErrGone).
+//
+//	w, err := procfs.Waiting(4242) // procfs.WaitPipeRead
+func Waiting(pid int32) (Wait, error) {
+	w, err := Wchans(pid)
+	if err != nil {
+		return WaitOther, err
+	}
+	return WaitOf(w), nil
+}
+
+// WaitOf is Waiting's verdict on a process's wait channels, one per
+// thread: the wait they all share, else WaitOther.
+//
+//	procfs.WaitOf([]string{"anon_pipe_read"}) // WaitPipeRead
+func WaitOf(wchans []string) Wait {
+	if len(wchans) == 0 {
+		return WaitOther
+	}
+	first, ok := wchanWaits[wchans[0]]
+	if !ok {
+		return WaitOther
+	}
+	for _, w := range wchans[1:] {
+		if wchanWaits[w] != first {
+			return WaitOther
+		}
+	}
+	return first
+}
+
+// PipeEnd is one pipe fd of a process.
+type PipeEnd struct {
+	FD   int
+	Pipe string // readlink target: "pipe:[88123]"
+	Mode int    // O_ACCMODE: 0 the read end, 1 the write end
+}
+
+// PipeEnds lists the pipe fds of process pid with the end each is, e.g.
+// PipeEnds(4242) == []PipeEnd{{FD: 0, Pipe: "pipe:[88123]", Mode: 0}}. Fds
+// closed during the listing are left out; a vanished process gives an
+// error satisfying errors.Is(err, ErrGone).
+func PipeEnds(pid int32) ([]PipeEnd, error) {
+	fds, err := FDs(pid)
+	if err != nil {
+		return nil, err
+	}
+	var out []PipeEnd
+	for _, fd := range fds {
+		if !strings.HasPrefix(fd.Target, "pipe:") {
+			continue
+		}
+		mode, err := AccessMode(pid, fd.Num)
+		if err != nil {
+			continue // closed meanwhile
+		}
+		out = append(out, PipeEnd{FD: fd.Num, Pipe: fd.Target, Mode: mode})
+	}
+	return out, nil
+}
+
+// WaitedPidfds lists the pidfds that threads of process pid sleep on in
+// waitid(P_PIDFD, fd, …), the call Go's os.Process.Wait blocks in, from
+// /proc/<pid>/task/*/syscall (the system call a blocked thread is in, and
+// its arguments). Reading another process's syscall files takes ptrace
+// access (the same user, Yama permitting); threads that are running or
+// unreadable are skipped.
+//
+//	fds, err := procfs.WaitedPidfds(int32(os.Getpid())) // [12]: a goroutine waits for the process of pidfd 12
+func WaitedPidfds(pid int32) ([]int, error) {
+	var out []int
+	err := eachTask(pid, "syscall", func(b []byte) {
+		if fd, ok := parseWaitidPidfd(b); ok {
+			out = append(out, fd)
+		}
+	})
+	slices.Sort(out)
+	return slices.Compact(out), err
+}
+
+// parseWaitidPidfd reads a /proc/<pid>/task/<tid>/syscall line ("247 0x3
+// 0xc 0x… …": number, then arguments in hex) and returns the fd of a
+// waitid(P_PIDFD, fd, …).
+func parseWaitidPidfd(b []byte) (int, bool) {
+	f := bytes.Fields(b)
+	if len(f) < 3 {
+		return 0, false // "running", or blocked outside a system call
+	}
+	nr, err := strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil || nr != unix.SYS_WAITID {
+		return 0, false
+	}
+	idtype, err1 := strconv.ParseUint(strings.TrimPrefix(string(f[1]), "0x"), 16, 64)
+	fd, err2 := strconv.ParseUint(strings.TrimPrefix(string(f[2]), "0x"), 16, 32)
+	if err1 != nil || err2 != nil || idtype != unix.P_PIDFD || fd > 1<<30 {
+		return 0, false
+	}
+	return int(fd), true
+}
+
+// PidfdPid returns the pid of the process that pidfd fd of process pid
+// refers to, from the "Pid:" line of its fdinfo; -1 once that process has
+// been reaped. An fd that is not a pidfd is an error.
+//
+//	target, err := procfs.PidfdPid(int32(os.Getpid()), 12) // 4242
+func PidfdPid(pid int32, fd int) (int32, error) {
+	ioGuard.RLock()
+	defer ioGuard.RUnlock()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return 0, gone(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				return 0, &StatError{Path: "fdinfo", Field: "Pid", Reason: err.Error()}
+			}
+			return int32(n), nil
+		}
+	}
+	return 0, &StatError{Path: "fdinfo", Field: "Pid", Reason: "missing: not a pidfd"}
+}
