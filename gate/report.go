@@ -369,76 +369,109 @@ func countZombies(ps []Process) int {
 //	…
 func (r *Report) String() string {
 	var b strings.Builder
+	r.writeVerdict(&b)
+	r.writeRun(&b)
+	r.writeProcs(&b)
+	r.writeFDs(&b)
+	r.writeJournal(&b)
+	r.writeCleanup(&b)
+	return b.String()
+}
+
+// writeVerdict writes the verdict line and each failure.
+func (r *Report) writeVerdict(b *strings.Builder) {
 	if r.Pass {
-		fmt.Fprintf(&b, "leakgate: PASS: no leaks\n")
-	} else {
-		fmt.Fprintf(&b, "leakgate: FAIL: %s\n", plural(r.Leaks(), "leak", "leaks"))
-		for _, f := range r.Failures {
-			fmt.Fprintf(&b, "  - %s\n", f)
-		}
+		fmt.Fprintf(b, "leakgate: PASS: no leaks\n")
+		return
 	}
-	fmt.Fprintf(&b, "command: %s (pid %d, run %s)\n", shellquote.JoinMax(r.Command, 400), r.Pid, r.Run)
-	fmt.Fprintf(&b, "status:  %s after %s\n", r.Status, ms(r.RanMS))
-	fmt.Fprintf(&b, "exit:    %s\n", r.exitLine())
+	fmt.Fprintf(b, "leakgate: FAIL: %s\n", plural(r.Leaks(), "leak", "leaks"))
+	for _, f := range r.Failures {
+		fmt.Fprintf(b, "  - %s\n", f)
+	}
+}
+
+// writeRun writes the command, its status, how its exit was seen and the
+// timeline's peaks.
+func (r *Report) writeRun(b *strings.Builder) {
+	fmt.Fprintf(b, "command: %s (pid %d, run %s)\n", shellquote.JoinMax(r.Command, 400), r.Pid, r.Run)
+	fmt.Fprintf(b, "status:  %s after %s\n", r.Status, ms(r.RanMS))
+	fmt.Fprintf(b, "exit:    %s\n", r.exitLine())
 	if len(r.Personas) > 0 {
-		fmt.Fprintf(&b, "personas first on PATH: %s\n", strings.Join(r.Personas, " "))
+		fmt.Fprintf(b, "personas first on PATH: %s\n", strings.Join(r.Personas, " "))
 	}
-	fmt.Fprintf(&b, "during the run: peak %s (%s) over %d samples every %s; %s escaped, %s reaped dead\n",
+	fmt.Fprintf(b, "during the run: peak %s (%s) over %d samples every %s; %s escaped, %s reaped dead\n",
 		plural(r.Timeline.Peak.Children, "descendant", "descendants"), plural(r.Timeline.Peak.Zombies, "zombie", "zombies"),
 		r.Timeline.Samples, r.Timeline.Every, plural(len(r.Escaped), "process", "processes"), plural(r.OrphansReaped, "orphan", "orphans"))
+}
+
+// writeProcs writes the survivors, the escaped processes and the orphans
+// reaped dead.
+func (r *Report) writeProcs(b *strings.Builder) {
 	procs := func(title string, ps []Process) {
 		if len(ps) == 0 {
 			return
 		}
-		fmt.Fprintf(&b, "%s (%d):\n", title, len(ps))
+		fmt.Fprintf(b, "%s (%d):\n", title, len(ps))
 		for _, p := range ps {
-			fmt.Fprintf(&b, "  %s\n", p.Text)
+			fmt.Fprintf(b, "  %s\n", p.Text)
 		}
 	}
 	procs("survivors: left when the command exited, still there after "+r.settleWindow(), r.Survivors)
 	procs("escaped: alive outside the command's tree while it ran", r.Escaped)
 	if r.OrphansReaped > 0 {
-		fmt.Fprintf(&b, "orphans reaped while the command ran: %d (dead when they came to the gate: not leaks)\n", r.OrphansReaped)
+		fmt.Fprintf(b, "orphans reaped while the command ran: %d (dead when they came to the gate: not leaks)\n", r.OrphansReaped)
 	}
-	fmt.Fprintf(&b, "fds: %s\n", r.FDs.Why)
+}
+
+// writeFDs writes the fd verdict, the new fds and the self-reported leaks.
+func (r *Report) writeFDs(b *strings.Builder) {
+	fmt.Fprintf(b, "fds: %s\n", r.FDs.Why)
 	if len(r.FDs.New) > 0 {
 		verb := "new at the last sample"
 		if len(r.FDs.Leaked) > 0 {
 			verb = "leaked"
 		}
-		fmt.Fprintf(&b, "  %s (%s after start, %d samples):\n", verb, ms(r.FDs.LastSampleMS), r.FDs.Samples)
+		fmt.Fprintf(b, "  %s (%s after start, %d samples):\n", verb, ms(r.FDs.LastSampleMS), r.FDs.Samples)
 		for _, fd := range r.FDs.New {
-			fmt.Fprintf(&b, "    %s\n", fd)
+			fmt.Fprintf(b, "    %s\n", fd)
 		}
 	}
 	if len(r.SelfReported) > 0 {
-		fmt.Fprintf(&b, "self-reported (%s):\n", selfreport.Env)
+		fmt.Fprintf(b, "self-reported (%s):\n", selfreport.Env)
 		for _, l := range r.SelfReported {
-			fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(l.String(), "\n", "\n    "))
+			fmt.Fprintf(b, "  %s\n", strings.ReplaceAll(l.String(), "\n", "\n    "))
 		}
 	}
+}
+
+// writeJournal writes the fakecli journal's summary.
+func (r *Report) writeJournal(b *strings.Builder) {
 	j := r.Journal
 	where := j.Path
 	if !j.Kept {
 		where = "(temporary)"
 	}
-	fmt.Fprintf(&b, "journal %s: %s, %d faulted, %d failed, %d unended\n", where, plural(j.Invocations, "invocation", "invocations"), j.Faulted, j.Failed, j.Unended)
+	fmt.Fprintf(b, "journal %s: %s, %d faulted, %d failed, %d unended\n", where, plural(j.Invocations, "invocation", "invocations"), j.Faulted, j.Failed, j.Unended)
 	for _, n := range j.Notable {
-		fmt.Fprintf(&b, "  %s\n", n)
+		fmt.Fprintf(b, "  %s\n", n)
 	}
 	if j.Error != "" {
-		fmt.Fprintf(&b, "  error: %s\n", j.Error)
+		fmt.Fprintf(b, "  error: %s\n", j.Error)
 	}
-	fmt.Fprintf(&b, "cleanup: %d ended after SIGTERM, %d needed SIGKILL, %d zombies reaped", len(r.Cleanup.Terminated), len(r.Cleanup.Killed), len(r.Cleanup.Reaped))
+}
+
+// writeCleanup writes what the cleanup did: who ended on SIGTERM, who
+// needed SIGKILL.
+func (r *Report) writeCleanup(b *strings.Builder) {
+	fmt.Fprintf(b, "cleanup: %d ended after SIGTERM, %d needed SIGKILL, %d zombies reaped", len(r.Cleanup.Terminated), len(r.Cleanup.Killed), len(r.Cleanup.Reaped))
 	if len(r.Cleanup.Terminated) > 0 {
-		fmt.Fprintf(&b, "; SIGTERM: %v", r.Cleanup.Terminated)
+		fmt.Fprintf(b, "; SIGTERM: %v", r.Cleanup.Terminated)
 	}
 	if len(r.Cleanup.Killed) > 0 {
-		fmt.Fprintf(&b, "; SIGKILL: %v", r.Cleanup.Killed)
+		fmt.Fprintf(b, "; SIGKILL: %v", r.Cleanup.Killed)
 	}
 	if r.Cleanup.Error != "" {
-		fmt.Fprintf(&b, "; error: %s", r.Cleanup.Error)
+		fmt.Fprintf(b, "; error: %s", r.Cleanup.Error)
 	}
 	b.WriteString("\n")
-	return b.String()
 }
