@@ -295,13 +295,6 @@ var rwCorpus = []rwEntry{
 		truth: "no child",
 		want:  rwWant{pass: true, status: "exit 0"},
 	},
-	{
-		name: "go version, first run in a fresh HOME", kind: "everyday",
-		argv:  []string{"{go}", "version"},
-		truth: "Go's telemetry (mode local, the default) starts `go '** telemetry **'` (setsid) and exits without waiting: it outlives go by ~20 ms",
-		want:  rwWant{status: "exit 0", survivors: []string{"go:any"}},
-		check: cmdlineHas("go", "** telemetry **"),
-	},
 }
 
 var _ = Describe("real programs under leakgate run", Label("realworld"), func() {
