@@ -113,7 +113,8 @@ func (w *watcher) tick(withFDs bool) bool {
 }
 
 // atExitStop is the last look, taken while the command is stopped at its
-// exit (PF_EXITING set, fds still open, children not yet reparented): its
+// exit (in state t, PF_EXITING not yet set, fds still open, children not
+// yet reparented): its
 // fd table as it exits, and every orphan that came while it ran.
 func (w *watcher) atExitStop() {
 	at := time.Since(w.start)
