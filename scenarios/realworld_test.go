@@ -335,7 +335,8 @@ func runRealworld(ctx SpecContext, e rwEntry) {
 	g := leakgateRun(ctx, call)
 	AddReportEntry("gate", g.text)
 	AddReportEntry(reports.EntryName, g.counts())
-	AddReportEntry("peak", fmt.Sprintf("%d descendants, %d zombies during the run", g.report.Timeline.Peak.Children, g.report.Timeline.Peak.Zombies))
+	pk := g.report.Timeline.Peak
+	AddReportEntry(peakEntry, reports.Leaks{Children: pk.Children, Zombies: pk.Zombies, Escaped: pk.Escaped, FDs: pk.FDs})
 	if socks := r.sockets(); len(socks) > 0 {
 		AddReportEntry("sockets left", strings.Join(socks, " "))
 	}
