@@ -20,7 +20,7 @@ SUBJECT := subjects/tokio-restore
 # when `make rust-subject` has installed them.
 SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis rust-subject tokio-subject explore fuzz browser install-browser
+.PHONY: all build scenarios test unit vet clean bench real-clis realworld-programs rust-subject tokio-subject explore fuzz browser install-browser
 
 all: build
 
@@ -53,6 +53,15 @@ rust-subject:
 ## and say why; with LEAKGATE_REAL_CLI=require (as .ci/run sets) they fail.
 real-clis:
 	@.ci/install-real-clis
+
+## realworld-programs: the real programs of the realworld specs (label
+## realworld: ssh-agent, gpg-agent, tmux, screen, dbus-launch, git's
+## credential cache, timeout, xargs, make, GNU parallel, python3, curl, tar),
+## installed from Debian with apt-get when missing (root or passwordless
+## sudo). Without them those specs skip and say why; with
+## LEAKGATE_REALWORLD=require (as .ci/run sets) they fail.
+realworld-programs:
+	@.ci/install-realworld
 
 ## scenarios: the main job — the fault × policy × config matrix; writes
 ## reports/out/{scenarios.json,junit.xml,summary.md,index.html,FINDINGS.md}

@@ -133,9 +133,12 @@
 // The command is started with PTRACE_TRACEME before its exec, and the gate
 // sets PTRACE_O_TRACEEXIT: at the command's exit stop its fd table and the
 // gate's children are read while both are intact, then the command is let
-// go. One goroutine, locked to its OS thread, makes every ptrace call and
-// every wait, and passes on the signals the command receives. A command
-// under the gate cannot itself be stopped (SIGSTOP) or run under a
+// go. The command lines of the command's tree are remembered there too: a
+// survivor that dies in the settle window is a zombie when it is judged,
+// whose /proc cmdline is empty. One goroutine, locked to its OS thread,
+// makes every ptrace call and every wait, and passes on the signals the
+// command receives, noting those sent by kill(2) (see "Not a leak"). A
+// command under the gate cannot itself be stopped (SIGSTOP) or run under a
 // debugger. Report.Exit says whether the exit stop was seen.
 //
 // # Limits

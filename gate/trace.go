@@ -16,8 +16,9 @@ import (
 //
 // The gate starts the command traced (PTRACE_TRACEME before its exec) and
 // sets PTRACE_O_TRACEEXIT on it: the kernel then stops the command at the
-// very start of its exit, after PF_EXITING is set but before it closes its
-// fds and before its children are reparented. At that stop the gate reads
+// very start of its exit (do_exit stops it before PF_EXITING is set:
+// /proc shows it in state t, not exiting), before it closes its fds and
+// before its children are reparented. At that stop the gate reads
 // the command's fd table (what it held when it exited, whatever the
 // sampling interval) and takes its last look at its own children (every
 // orphan that came to it did so while the command still ran). Then it lets

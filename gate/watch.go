@@ -114,7 +114,8 @@ func (w *watcher) tick(withFDs bool) bool {
 }
 
 // atExitStop is the last look, taken while the command is stopped at its
-// exit (PF_EXITING set, fds still open, children not yet reparented): its
+// exit (in state t, PF_EXITING not yet set, fds still open, children not
+// yet reparented): its
 // fd table as it exits, and every orphan that came while it ran.
 func (w *watcher) atExitStop() {
 	at := time.Since(w.start)
@@ -127,6 +128,31 @@ func (w *watcher) atExitStop() {
 		}
 	}
 	w.adopt(w.newChildren(), at)
+	w.rememberTree(w.pid)
+}
+
+// rememberTree remembers the command lines of pid's descendants
+// (harness.Remember): at the exit stop they are the survivors to be, and
+// one that dies in the settle window is a zombie by the time it is judged,
+// whose /proc cmdline is empty (Go's telemetry child, 20 ms after `go
+// version`).
+func (w *watcher) rememberTree(pid int32) {
+	seen := map[int32]bool{}
+	queue := []int32{pid}
+	for len(queue) > 0 {
+		kids, _ := procfs.Children(queue[0])
+		queue = queue[1:]
+		for _, c := range kids {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			if args, err := procfs.Cmdline(c); err == nil && len(args) > 0 {
+				harness.Remember(int(c), args, "exit stop")
+			}
+			queue = append(queue, c)
+		}
+	}
 }
 
 // running reports whether the command is neither exiting nor gone.

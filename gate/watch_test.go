@@ -129,3 +129,17 @@ while kill -0 $g 2>/dev/null; do sleep 0.01; done`
 		t.Errorf("the command did not start its sleep")
 	}
 }
+
+// TestRunSurvivorNamedAtExit: a child alive when the command exits that
+// dies in the settle window is judged a zombie, whose /proc cmdline is
+// empty: the report still gives its command line, read at the exit stop.
+func TestRunSurvivorNamedAtExit(t *testing.T) {
+	rep := gateRun(t, Config{Args: []string{"sh", "-c", "sleep 0.2 & exit 0"}, Settle: time.Second})
+	if rep.Pass || len(rep.Survivors) != 1 {
+		t.Fatalf("want one survivor:\n%s", rep)
+	}
+	s := rep.Survivors[0]
+	if s.State != "Z" || strings.Join(s.Cmdline, " ") != "sleep 0.2" || s.CmdlineFrom != "exit stop" {
+		t.Errorf("survivor %+v: want the zombie sleep, its command line from the exit stop", s)
+	}
+}

@@ -20,6 +20,7 @@ var familyTitles = map[string]string{
 	"roundtrip":      "the shipped configs, backup then restore",
 	"resume":         "restore resumed after a failure",
 	"scale":          "restore at scale",
+	"realworld":      "real programs under leakgate run",
 }
 
 // Family is one kind of run: the specs that carry the same bare labels

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,22 +92,50 @@ func restoreFlags(s *specRun, config string) []string {
 // command's own fds under the DB and cache folders are not judged: a DB
 // keeps its files open until it exits, by design.
 func gateRestore(ctx context.Context, s *specRun, faultSpec string, argv []string) gated {
-	jsonPath := filepath.Join(s.dir, "gate.json")
-	args := []string{"run", "--json", jsonPath,
+	flags := []string{
 		"--personas", w.PersonaDir, "--bucket", w.Bucket, "--journal", s.journal,
 		"--settle", gateSettle.String(), "--timeout", gateTimeout.String(),
 		"--ignore-fd", "^" + regexp.QuoteMeta(s.dir) + "/(db|metadata-cache)/",
 		"--command-output", filepath.Join(s.dir, "command-output.log"),
 	}
 	if faultSpec != "" {
-		args = append(args, "--faults", faultSpec)
+		flags = append(flags, "--faults", faultSpec)
 	}
-	args = append(append(args, "--"), argv...)
-	cmd := exec.CommandContext(ctx, w.Bins["leakgate"], args...)
-	cmd.Env = w.env(s.run.Env(), fakecli.EnvStallCap+"="+gateStallCap.String())
+	return leakgateRun(ctx, leakgateCall{
+		env:     w.env(s.run.Env(), fakecli.EnvStallCap+"="+gateStallCap.String()),
+		json:    filepath.Join(s.dir, "gate.json"),
+		flags:   flags,
+		argv:    argv,
+		stdout:  s.stderr,
+		explain: func() string { return "stderr:\n" + s.stderrTail(20) },
+	})
+}
+
+// leakgateCall is one `bin/leakgate run --json FILE FLAGS… -- ARGV…`, run
+// by leakgateRun.
+type leakgateCall struct {
+	env     []string      // leakgate's environment, which the command inherits
+	json    string        // the --json report file
+	flags   []string      // more flags of leakgate run, before --
+	argv    []string      // the command
+	stdin   io.Reader     // leakgate's stdin (the command's); nil: none
+	stdout  io.Writer     // leakgate's stdout (the command's, without --command-output); nil: none
+	explain func() string // what else to say when leakgate exits 2; may be nil
+}
+
+// leakgateRun runs the built leakgate binary as c says and reads its JSON
+// report; the human report (leakgate's stderr) is the returned text. It
+// fails the spec unless leakgate exits 0 or 1 and its exit status agrees
+// with the report's verdict:
+//
+//	g := leakgateRun(ctx, leakgateCall{env: env, json: path, argv: []string{"ssh-agent", "-s"}})
+func leakgateRun(ctx context.Context, c leakgateCall) gated {
+	args := append(append([]string{"run", "--json", c.json}, c.flags...), "--")
+	cmd := exec.CommandContext(ctx, w.Bins["leakgate"], append(args, c.argv...)...)
+	cmd.Env = c.env
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = s.stderr, &out // the human report is on stderr
-	By("running leakgate run -- " + strings.Join(argv, " "))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, &out // the human report is on stderr
+	By("running leakgate run -- " + strings.Join(c.argv, " "))
 	err := cmd.Run()
 	g := gated{text: out.String()}
 	var xe *exec.ExitError
@@ -116,8 +145,12 @@ func gateRestore(ctx context.Context, s *specRun, faultSpec string, argv []strin
 	case err != nil:
 		Fail(fmt.Sprintf("leakgate run: %v", err))
 	}
-	Expect(g.code).To(BeElementOf(0, 1), "leakgate run: exit 2 is a usage error or a command it could not start; stderr:\n%s", s.stderrTail(20))
-	data, err := os.ReadFile(jsonPath)
+	explain := ""
+	if c.explain != nil {
+		explain = c.explain()
+	}
+	Expect(g.code).To(BeElementOf(0, 1), "leakgate run: exit 2 is a usage error or a command it could not start:\n%s%s", g.text, explain)
+	data, err := os.ReadFile(c.json)
 	Expect(err).NotTo(HaveOccurred(), "the --json report")
 	Expect(json.Unmarshal(data, &g.report)).To(Succeed())
 	Expect(g.code == 0).To(Equal(g.report.Pass), "exit status and verdict agree")
