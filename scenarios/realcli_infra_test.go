@@ -52,10 +52,14 @@ type realConfig struct {
 	file   string // the shipped YAML, unchanged
 	cli    string // "aws" or "curl"
 	bucket string // bucket folder under w.Bucket
+	// readTimeout is how long the CLI waits for a response that does not
+	// come before it gives up on its own: botocore's read_timeout (60 s)
+	// for aws; none (0) for curl without -m.
+	readTimeout time.Duration
 }
 
 var realConfigs = []realConfig{
-	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2"},
+	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2", readTimeout: 60 * time.Second},
 	{name: "helm-oci", file: "helm-oci.yaml", cli: "curl", bucket: "realcli-oci"},
 }
 
@@ -300,6 +304,31 @@ func (o *objServer) stop() error {
 		<-done
 		return fmt.Errorf("objserver pid %d did not stop within 10s of its stdin closing: killed", o.cmd.Process.Pid)
 	}
+}
+
+// facts is what the server's journal says of the clients it is stalling
+// on purpose right now: each such client process is held still until the
+// stall ends or, if sooner, until its own readTimeout (0: none) gives up
+// on the response (for the settling of harness.OnEvidence). An unreadable
+// journal gives none.
+func (o *objServer) facts(readTimeout time.Duration) []harness.Fact {
+	reqs, err := journal.Read(o.journal)
+	if err != nil {
+		return nil
+	}
+	now := time.Now()
+	var facts []harness.Fact
+	for _, r := range reqs {
+		if r.PID == 0 || !r.StallingAt(now) {
+			continue
+		}
+		until := r.StallUntil
+		if readTimeout > 0 && r.StallFrom.Add(readTimeout).Before(until) {
+			until = r.StallFrom.Add(readTimeout)
+		}
+		facts = append(facts, harness.Fact{Pid: r.PID, Started: r.Start, Fault: r.Fault, Source: "objserver journal", HeldUntil: until})
+	}
+	return facts
 }
 
 // requests reads the server's journal: one Invocation per request, its

@@ -133,6 +133,7 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 			Expect(err).NotTo(HaveOccurred(), "objserver's stderr:\n%s", log)
 		})
 		s := newSpecRun(ctx, fmt.Sprintf("real-%s-%s-%s", c.fault, c.policy, c.cfg.name))
+		s.serverFacts = func() []harness.Fact { return srv.facts(c.cfg.readTimeout) }
 
 		cfg, err := adapter.LoadConfig(sharedConfig(c.cfg.file))
 		Expect(err).NotTo(HaveOccurred())
