@@ -307,7 +307,10 @@ func Quiet(d time.Duration) Option {
 // wake, pidfds a thread waits on for them (Leaks.Stuck says exactly what
 // counts). Where nothing proves a leak (a zombie, an fd the garbage
 // collector may close) the quiet window still decides, and Leaks.Settled
-// says what was not proven:
+// says what was not proven. The window then also counts a leaked process
+// that makes read or write calls (its /proc/<pid>/io counters move) as
+// changing: a download still trickling through a pipe, its process asleep
+// between pieces, does not pass for a stable leak.
 //
 //	leaks, err := harness.Settle(ctx, before, harness.OnEvidence(), harness.WithFacts(journalFacts), harness.Quiet(time.Second))
 func OnEvidence() Option {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/leakgate/leakgate/internal/procfs"
 )
 
 // Settle retries Take and Diff until the leaks settle: it returns as soon as
@@ -57,6 +59,9 @@ func settle(ctx context.Context, baseline Snapshot, o *options) (Leaks, error) {
 			return leaks, nil
 		}
 		key := leaks.identity()
+		if o.evidence {
+			key += leaks.activity()
+		}
 		switch {
 		case key != lastKey:
 			lastKey, since = key, time.Now()
@@ -101,6 +106,24 @@ func (o *options) settled(l Leaks, how string) Leaks {
 // WithFacts facts.
 func (o *options) report(l Leaks) Leaks {
 	return l.Attribute().Annotate(o.allFacts()...)
+}
+
+// activity is a canonical string of how many read and write calls each
+// live leaked process has made (procfs.IOCalls): with OnEvidence, a process
+// still moving data through a pipe or socket is not holding still, even
+// though its state stays S. Processes whose counters cannot be read are
+// left out.
+func (l Leaks) activity() string {
+	var b strings.Builder
+	for _, p := range slices.Concat(l.Children, l.Escaped) {
+		if p.State == "Z" {
+			continue
+		}
+		if n, err := procfs.IOCalls(p.Pid); err == nil {
+			fmt.Fprintf(&b, "\x00io%d=%d", p.Pid, n)
+		}
+	}
+	return b.String()
 }
 
 // identity is a canonical string of what leaked, by identity and state.

@@ -36,10 +36,10 @@ func (s Stuck) String() string {
 //
 //   - a live process whose fact says it is held still on purpose until
 //     horizon or later (a fault injector stalling it);
-//   - a process whose threads all sleep reading pipes (procfs.Waiting)
-//     whose write ends only proven processes hold, or writing pipes whose
-//     read ends only proven processes hold; not the measured process,
-//     which may still write, read or close its end;
+//   - a process whose threads all sleep reading or writing a pipe (their
+//     wait channels and blocked calls say which fd: procfs.Waiting,
+//     procfs.Syscalls) whose other end only proven processes hold; not
+//     the measured process, which may still write, read or close its end;
 //   - a process whose threads all sleep waiting for a child, whose
 //     children are all proven;
 //   - a pidfd of the measured process that one of its threads sleeps on in
@@ -51,8 +51,11 @@ func (s Stuck) String() string {
 // runs or sleeps on anything else: those are Unproven, with the reason.
 // Pipes are followed only within the run (the leaked processes and the
 // measured one); a pipe end held by any other process voids the proof. It
-// reads the wait channels and fd tables of the leaked processes and, when
-// a pipe is relied on, every process's fd table once (procfs.Holders).
+// reads the wait channels, blocked calls and fd tables of the leaked
+// processes (a blocked call of a process that is not our descendant needs
+// ptrace access: as the same user with Yama's ptrace_scope 0, or root;
+// where it is denied, the process is unproven) and, when a pipe is relied
+// on, every process's fd table once (procfs.Holders).
 //
 //	if st := leaks.Annotate(facts...).Stuck(time.Now().Add(time.Second)); st.All() { … }
 func (l Leaks) Stuck(horizon time.Time) Stuck {
@@ -151,10 +154,7 @@ func (j *stuckJudge) waitsOnStuck(pid int32) (string, bool) {
 	case procfs.WaitPipeRead, procfs.WaitPipeWrite, procfs.WaitPipe:
 		var peers []int32
 		var pipes []string
-		for _, e := range j.ends[pid] {
-			if (w == procfs.WaitPipeRead && e.Mode != 0) || (w == procfs.WaitPipeWrite && e.Mode == 0) {
-				continue // not the direction it waits in
-			}
+		for _, e := range j.blockedOn(pid) {
 			others, ok := j.otherEnd(pid, e)
 			if !ok {
 				return "", false
@@ -168,6 +168,26 @@ func (j *stuckJudge) waitsOnStuck(pid int32) (string, bool) {
 		return fmt.Sprintf("sleeps on %s (%s), whose other ends only stuck processes %s hold", strings.Join(pipes, ", "), w, pidList(peers)), true
 	}
 	return "", false
+}
+
+// blockedOn is the pipe ends the threads of process pid are blocked
+// reading or writing (the fds of their read and write calls); nil if any
+// thread's call is unreadable or not on a pipe.
+func (j *stuckJudge) blockedOn(pid int32) []procfs.PipeEnd {
+	calls, err := procfs.Syscalls(pid)
+	if err != nil || len(calls) == 0 {
+		return nil
+	}
+	var out []procfs.PipeEnd
+	for _, c := range calls {
+		fd, ok := c.FD()
+		i := slices.IndexFunc(j.ends[pid], func(e procfs.PipeEnd) bool { return e.FD == fd })
+		if !ok || i < 0 {
+			return nil
+		}
+		out = append(out, j.ends[pid][i])
+	}
+	return out
 }
 
 // otherEnd returns the processes other than pid holding the other end of

@@ -190,3 +190,45 @@ func TestSettleOnEvidence(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSettleOnEvidenceWaitsForActivity: a leaked process that keeps
+// moving data (cat copying lines we write every 20ms) stays in state S
+// throughout; with OnEvidence its read and write calls count as change,
+// so the quiet window starts only once the lines stop.
+func TestSettleOnEvidenceWaitsForActivity(t *testing.T) {
+	run := harness.NewMarker(t.Name())
+	before := take(t)
+	sweepAfter(t, run, before)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	spawn(t, run, spawnOpts{files: []uintptr{r.Fd(), null.Fd(), null.Fd()}}, "cat")
+	r.Close()
+
+	lastWrite := make(chan time.Time, 1)
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for range 50 { // a second of lines
+			<-tick.C
+			w.Write([]byte("line\n"))
+		}
+		lastWrite <- time.Now()
+	}()
+	leaks, err := harness.Settle(ctxFor(t, 30*time.Second), before, harness.OnEvidence(), harness.Quiet(500*time.Millisecond))
+	returned := time.Now()
+	last := <-lastWrite
+	if err != nil || !strings.HasPrefix(leaks.Settled, "unchanged for 500ms") {
+		t.Fatalf("Settle = %v, Settled %q; want the quiet window (we hold cat's write end: nothing proves it)", err, leaks.Settled)
+	}
+	if returned.Before(last) {
+		t.Errorf("Settle returned while cat was still copying lines (returned %v before the last line)", last.Sub(returned))
+	}
+}

@@ -46,9 +46,14 @@ const (
 	// first is stored before it and the third never starts.
 	backupFaultyFile = "16-.chunk"
 	// backupWriteTimeout lets a stalled upload end the backup (the shipped
-	// tool has none and would hang forever). Generous: a healthy fakecli
-	// takes stdin as fast as it comes.
-	backupWriteTimeout = 2 * time.Second
+	// tool has none and would hang forever). A stall cell waits it out
+	// twice (the adapter waits again when the child took some bytes in
+	// the first window, as the stalled uploader's first 8 KiB do), so it
+	// is as short as healthy uploads allow: a healthy fakecli takes stdin
+	// as fast as it comes, its longest gap is its start (the hazard specs
+	// drop a paused upload after 500 ms). A healthy upload that trips it
+	// fails its cell; it cannot make a cell pass. It was 2 s.
+	backupWriteTimeout = time.Second
 	// backupStallCap caps the forever stalls, so that an uploader every
 	// cleanup missed still ends.
 	backupStallCap = "2m"

@@ -170,7 +170,7 @@ var _ = Describe("leakgate run, proving itself against bin/restore", Label("gate
 		s := newSpecRun(ctx, "gate-"+policy.String())
 		spec := plan("stall", w.Backups["s3"])
 		AddReportEntry("plan", spec)
-		argv := append([]string{w.Bins["restore"], "bootstrap-db", "--cleanup-policy", policy.String(), "--read-timeout", readTimeout.String()},
+		argv := append([]string{w.Bins["restore"], "bootstrap-db", "--cleanup-policy", policy.String(), "--read-timeout", msFlag(readTimeout)},
 			restoreFlags(s, "s3")...)
 		g := gateRestore(ctx, s, spec, argv)
 		AddReportEntry("gate", g.text)
@@ -260,7 +260,7 @@ var _ = Describe("the matrix's foreign-binary option, pointed at bin/restore", L
 	// own binary, whose behaviour per policy the in-process matrix pins:
 	// what the gate reports must agree with it.
 	DescribeTable("a cell through "+foreignRestoreEnv, func(ctx SpecContext, c cell, pass bool) {
-		g := gateForeignCell(ctx, c, w.Bins["restore"]+" bootstrap-db --cleanup-policy {policy} --read-timeout "+readTimeout.String())
+		g := gateForeignCell(ctx, c, w.Bins["restore"]+" bootstrap-db --cleanup-policy {policy} --read-timeout "+msFlag(readTimeout))
 		Expect(g.report.Command).To(ContainElements("--cleanup-policy", c.policy.String(), "--target-db-dir"))
 		Expect(g.report.Pass).To(Equal(pass), "the gate's verdict on our %s policy:\n%s", c.policy, g.text)
 	},

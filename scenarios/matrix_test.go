@@ -30,13 +30,19 @@ const (
 	// concurrency is --concurrent-downloads: 8 readers in flight, 16 queued.
 	concurrency = 8
 	// readTimeout lets a stalled read end (the shipped tool has none and
-	// would hang forever; see restore's doc). Generous: healthy reads get
-	// data every few milliseconds even on a loaded 2-core machine.
-	readTimeout = 3 * time.Second
+	// would hang forever; see restore's doc). Every stall cell waits it out
+	// (the adapter's deadline is the only thing that ends the read), so it
+	// is as short as healthy reads allow: they get data every few
+	// milliseconds (a paced read every 20 ms), and the longest healthy gap
+	// is a reader's start, bash and fakecli exec'ing (under 10 ms idle,
+	// a few hundred on a loaded 2-core machine): 1.5 s is five times that.
+	// A healthy read that trips it fails its cell (the error names the
+	// wrong file), it cannot make a cell pass. It was 3 s.
+	readTimeout = 1500 * time.Millisecond
 	// backdropRate paces the manifests after the faulty one, so that they
 	// are provably mid-download when the error hits (a manifest of
 	// 2 × 128 KiB takes about 4 s at this rate, the error comes within
-	// readTimeout): the amplification of docs/backup-cli.md#amplification.
+	// readTimeout, 1.5 s): the amplification of docs/backup-cli.md#amplification.
 	backdropRate = "64KiB"
 	// faultyManifest and faultyChunk place the fault: the second chunk of
 	// the second manifest, so manifest 0 and a chunk of manifest 1 are
@@ -238,19 +244,31 @@ func (s *specRun) diffNow() harness.Leaks {
 	return harness.Diff(s.before, now)
 }
 
-// settle stops the timeline, then waits until the leaks are gone or have
-// held still for quiet. The leaks come annotated with the journal (each
-// process's command line as run and its fault) and, when there are any,
-// their report is the "attribution" entry.
+// settle stops the timeline, then waits until the leaks are gone, or are
+// proven to hold still, or have held still for quiet. The proof is
+// evidence (harness.OnEvidence): a process the journal says fakecli or
+// objserver is stalling on purpose; a process asleep on pipes or children
+// that only such processes can wake; a pidfd a goroutine waits on for one
+// of them. Such leaks end the wait at once. The quiet window decides only
+// where nothing proves a leak: a zombie (a reaper may still get to it),
+// an fd that the garbage collector may close (abandon's pipes and pidfds),
+// a process that is still moving (a dropped download finishing). The
+// "settled" entry says which, and what no evidence proved. The leaks come
+// annotated with the journal (each process's command line as run and its
+// fault) and, when there are any, their report is the "attribution" entry.
 func (s *specRun) settle(ctx context.Context, quiet time.Duration) harness.Leaks {
 	s.stopSampling()
 	ctx, cancel := context.WithTimeout(ctx, quiet+15*time.Second)
 	defer cancel()
-	leaks, err := harness.Settle(ctx, s.before, harness.Quiet(quiet), harness.WithFacts(s.facts))
+	leaks, err := harness.Settle(ctx, s.before, harness.OnEvidence(), harness.Quiet(quiet), harness.WithFacts(s.facts))
 	Expect(err).NotTo(HaveOccurred(), "settling:\n%s", leaks)
+	AddReportEntry(settledEntry, leaks.Settled, ReportEntryVisibilityFailureOrVerbose)
 	s.reportAttribution(leaks)
 	return leaks
 }
+
+// settledEntry is the report entry saying how settling ended.
+const settledEntry = "settled"
 
 // invocations reads the spec's fakecli journal.
 func (s *specRun) invocations() []journal.Invocation {
@@ -280,3 +298,8 @@ func stalledInvocation(invs []journal.Invocation) *journal.Invocation {
 	}
 	return nil
 }
+
+// msFlag renders d for a command-line flag in whole milliseconds
+// ("1500ms"): Go's time.ParseDuration and the tokio subject's parser both
+// take it (the latter takes no fractions: "1.5s" would be refused).
+func msFlag(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }

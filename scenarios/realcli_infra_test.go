@@ -23,6 +23,7 @@ import (
 	"github.com/leakgate/leakgate/journal"
 	"github.com/leakgate/leakgate/objserver"
 	"github.com/leakgate/leakgate/reports"
+	"github.com/leakgate/leakgate/restore"
 	"github.com/leakgate/leakgate/restore/adapter"
 	"github.com/leakgate/leakgate/restore/fixture"
 )
@@ -52,10 +53,14 @@ type realConfig struct {
 	file   string // the shipped YAML, unchanged
 	cli    string // "aws" or "curl"
 	bucket string // bucket folder under w.Bucket
+	// readTimeout is how long the CLI waits for a response that does not
+	// come before it gives up on its own: botocore's read_timeout (60 s)
+	// for aws; none (0) for curl without -m.
+	readTimeout time.Duration
 }
 
 var realConfigs = []realConfig{
-	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2"},
+	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2", readTimeout: 60 * time.Second},
 	{name: "helm-oci", file: "helm-oci.yaml", cli: "curl", bucket: "realcli-oci"},
 }
 
@@ -302,6 +307,31 @@ func (o *objServer) stop() error {
 	}
 }
 
+// facts is what the server's journal says of the clients it is stalling
+// on purpose right now: each such client process is held still until the
+// stall ends or, if sooner, until its own readTimeout (0: none) gives up
+// on the response (for the settling of harness.OnEvidence). An unreadable
+// journal gives none.
+func (o *objServer) facts(readTimeout time.Duration) []harness.Fact {
+	reqs, err := journal.Read(o.journal)
+	if err != nil {
+		return nil
+	}
+	now := time.Now()
+	var facts []harness.Fact
+	for _, r := range reqs {
+		if r.PID == 0 || !r.StallingAt(now) {
+			continue
+		}
+		until := r.StallUntil
+		if readTimeout > 0 && r.StallFrom.Add(readTimeout).Before(until) {
+			until = r.StallFrom.Add(readTimeout)
+		}
+		facts = append(facts, harness.Fact{Pid: r.PID, Started: r.Start, Fault: r.Fault, Source: "objserver journal", HeldUntil: until})
+	}
+	return facts
+}
+
 // requests reads the server's journal: one Invocation per request, its
 // PID and Persona the client process's (aws, curl), Exit the HTTP status.
 func (o *objServer) requests() []journal.Invocation {
@@ -318,15 +348,17 @@ var (
 // realFixture is the backup a real-cli config restores, written once per
 // suite through the config's own write commands, with the real CLI, to a
 // fault-free objserver (so `gzip -c | aws s3 cp - s3://…` and
-// `curl -X PUT --data-binary @-` store it); the first test process writes
-// it under a lock and leaves its description for the others.
+// `curl -X PUT --data-binary @-` store it), then restored once, cleanly,
+// into the metadata cache template the faulty cells copy (realWarmCache);
+// the first test process does both under a lock and leaves the backup's
+// description for the others.
 func realFixture(ctx context.Context, t *realCLIs, c realConfig) *fixture.Backup {
 	realFixtureMu.Lock()
 	defer realFixtureMu.Unlock()
 	if b := realFixtures[c.name]; b != nil {
 		return b
 	}
-	lock, err := os.OpenFile(filepath.Join(w.Root, "realcli.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(w.Root, "realcli-"+c.name+".lock"), os.O_CREATE|os.O_RDWR, 0o644) // one per config: a curl cell never waits for the aws fixture
 	Expect(err).NotTo(HaveOccurred())
 	defer lock.Close()
 	Expect(syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)).To(Succeed())
@@ -351,15 +383,36 @@ func realFixture(ctx context.Context, t *realCLIs, c realConfig) *fixture.Backup
 	Expect(err).NotTo(HaveOccurred())
 	a := &adapter.Adapter{Config: cfg, Policy: adapter.KillGroup, Env: t.env(c.configEnv(srv.endpoint)...), Stderr: stderr}
 	b, err = fixture.Write(ctx, a, realFixtureSpec)
+	if err == nil {
+		_, err = restore.Run(ctx, restore.Options{Adapter: a, Concurrency: realConcurrency, MetadataCacheDir: realCacheTemplate(c)})
+	}
 	if err != nil {
 		log, _ := os.ReadFile(stderr.Name())
-		Fail(fmt.Sprintf("write the %s fixture with %s: %v\nstderr:\n%s", c.name, c.cli, err, log))
+		Fail(fmt.Sprintf("write the %s fixture with %s, and restore it once into the metadata cache: %v\nstderr:\n%s", c.name, c.cli, err, log))
 	}
 	data, err := json.Marshal(b)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(os.WriteFile(desc, data, 0o644)).To(Succeed())
 	realFixtures[c.name] = b
 	return b
+}
+
+// realCacheTemplate is the metadata cache a clean restore of c's fixture
+// left, written with the fixture (realFixture).
+func realCacheTemplate(c realConfig) string {
+	return filepath.Join(w.Root, "realcli-"+c.name+"-metadata-cache")
+}
+
+// realWarmCache copies c's cache template into dir (which must not
+// exist), so that a cell's restore finds every metadata file cached and
+// downloads none: the port's cache downloads only the files it does not
+// hold (restore's doc, "Metadata cache"), as a restore re-run with the same
+// --metadata-cache-dir does. A faulty cell's fault is on a chunk, after the
+// metadata sync: the sync's 4 aws processes (4 s of Python on a loaded
+// machine) would change nothing it shows. The healthy cells keep a cold
+// cache: they check every request of a whole restore.
+func realWarmCache(c realConfig, dir string) error {
+	return os.CopyFS(dir, os.DirFS(realCacheTemplate(c)))
 }
 
 // mustEval resolves every symlink of p (python3 → python3.11).

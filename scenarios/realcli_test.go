@@ -40,13 +40,19 @@ import (
 // or curl stalled, and how often each CLI retried.
 
 // realFixtureSpec is smaller than the fakecli matrix's: every read is a
-// real aws process (0.5–1 s of Python's CPU on a 2-core machine), so one
-// chunk per manifest (a full restore is 16 reads: a listing, 5 metadata
-// files, 5 manifests, 5 chunks). Chunks (5 × 16 KiB records,
-// incompressible) are still bigger than a pipe's 64 KiB, and three
-// manifests follow the faulty one, so that C = 4 readers can be in flight
-// when the error hits.
-var realFixtureSpec = fixture.Spec{Manifests: 5, ChunksPerManifest: 1, RecordsPerChunk: 5, RecordSize: 16 << 10}
+// real aws process (0.5 s of Python's CPU, idle; about 1 s on a loaded
+// 2-core machine), and the aws cells are most of the suite's time. So one
+// chunk per manifest and four manifests: a full restore is 13 reads (a
+// listing, 4 metadata files, 4 manifests, 4 chunks), and a faulty cell's
+// 9 (its metadata comes from the cache: see realWarmCache). Chunks (5 ×
+// 16 KiB records, incompressible) are still bigger than a pipe's 64 KiB,
+// manifest 0 is restored before the faulty manifest 1, and two manifests
+// follow it: with C = 4 every preheat runs at once, so both later chunks
+// are mid-download (paced: realBackdropRate) when the error hits. It was
+// 5 manifests (16 reads a restore, 15 a faulty cell): the third later
+// manifest added a dropped reader of the same kind, and 1.5 s of aws a
+// cell.
+var realFixtureSpec = fixture.Spec{Manifests: 4, ChunksPerManifest: 1, RecordsPerChunk: 5, RecordSize: 16 << 10}
 
 // realFaultyChunk places the fault, with faultyManifest: the (only) chunk
 // of the second manifest, so manifest 0 is restored before it and the
@@ -133,6 +139,7 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 			Expect(err).NotTo(HaveOccurred(), "objserver's stderr:\n%s", log)
 		})
 		s := newSpecRun(ctx, fmt.Sprintf("real-%s-%s-%s", c.fault, c.policy, c.cfg.name))
+		s.serverFacts = func() []harness.Fact { return srv.facts(c.cfg.readTimeout) }
 
 		cfg, err := adapter.LoadConfig(sharedConfig(c.cfg.file))
 		Expect(err).NotTo(HaveOccurred())
@@ -152,10 +159,15 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 		if outcome.cause == "interrupted" {
 			interrupted = realInterrupt(runCtx, cancelRun, srv.journal, target)
 		}
+		cache := filepath.Join(s.dir, "metadata-cache")
+		if c.fault != "none" {
+			Expect(realWarmCache(c.cfg, cache)).To(Succeed())
+			AddReportEntry("metadata cache", "warm: a clean restore's cache, copied (no metadata file is downloaded)")
+		}
 		res, err := restore.Run(runCtx, restore.Options{
 			Adapter:          a,
 			Concurrency:      realConcurrency,
-			MetadataCacheDir: filepath.Join(s.dir, "metadata-cache"),
+			MetadataCacheDir: cache,
 		})
 		immediate := s.diffNow()
 		if why := interrupted(); why != "" {
@@ -199,8 +211,9 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 				Expect(r.Exit).To(BeNumerically("<", 300), "a healthy run gets only 2xx: %s", r)
 				Expect(r.Persona).To(Equal(c.cfg.cli), "every request comes from %s: %s", c.cfg.cli, r)
 			}
-			// One listing, then one download per metadata file, manifest and
-			// chunk: a GET each, and for aws a HeadObject before each GET.
+			// One listing, then one download per metadata file (the cache
+			// is cold), manifest and chunk: a GET each, and for aws a
+			// HeadObject before each GET.
 			gets := 1 + len(backup.Metadata) + len(backup.Manifests)
 			for _, m := range backup.Manifests {
 				gets += len(m.Chunks)

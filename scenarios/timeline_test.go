@@ -87,17 +87,27 @@ func events(tl harness.Timeline, stop time.Time, invs []journal.Invocation) []re
 }
 
 // facts is what the spec's fakecli journal says of each invocation: its
-// command line as run and the fault applied (for harness.WithFacts). An
-// unreadable journal gives none: the report then lacks those lines, and
-// invocations() fails the spec.
+// command line as run, the fault applied and, while the fault stalls it,
+// until when it holds still on purpose (for harness.WithFacts, which
+// settling on evidence reads); then what serverFacts says. An unreadable
+// journal gives none: the report then lacks those lines, settling falls
+// back on its quiet window, and invocations() fails the spec.
 func (s *specRun) facts() []harness.Fact {
 	invs, err := journal.Read(s.journal)
 	if err != nil {
 		return nil
 	}
+	now := time.Now()
 	facts := make([]harness.Fact, 0, len(invs))
 	for _, inv := range invs {
-		facts = append(facts, harness.Fact{Pid: inv.PID, Started: inv.Start, Argv: inv.Argv, Fault: inv.Fault, Source: "journal"})
+		f := harness.Fact{Pid: inv.PID, Started: inv.Start, Argv: inv.Argv, Fault: inv.Fault, Source: "journal"}
+		if inv.StallingAt(now) {
+			f.HeldUntil = inv.StallUntil
+		}
+		facts = append(facts, f)
+	}
+	if s.serverFacts != nil {
+		facts = append(facts, s.serverFacts()...)
 	}
 	return facts
 }

@@ -109,7 +109,7 @@ var _ = Describe("the tokio subject against a misbehaving storage CLI", func() {
 		spec := plan(c.fault, w.Backups[c.config])
 		AddReportEntry("plan", spec)
 		argv := []string{bin, "bootstrap-db", "--variant", c.variant,
-			"--read-timeout", readTimeout.String(), "--linger", tokioLinger.String(),
+			"--read-timeout", msFlag(readTimeout), "--linger", tokioLinger.String(),
 			"--command-adapter-config", w.Configs[c.config],
 			"--concurrent-downloads", strconv.Itoa(concurrency),
 			"--metadata-cache-dir", filepath.Join(s.dir, "metadata-cache"),

@@ -171,6 +171,10 @@ type specRun struct {
 	// (see timeline_test.go); stopped says it was stopped and reported.
 	sampler *harness.Sampler
 	stopped bool
+	// serverFacts, if set, is what a server's journal says of the spec's
+	// processes (objserver's, in the real-cli specs), beside what the
+	// fakecli journal says (see facts).
+	serverFacts func() []harness.Fact
 }
 
 // adapter builds an adapter for config under policy whose children carry

@@ -107,43 +107,88 @@ func PipeEnds(pid int32) ([]PipeEnd, error) {
 	return out, nil
 }
 
-// WaitedPidfds lists the pidfds that threads of process pid sleep on in
-// waitid(P_PIDFD, fd, …), the call Go's os.Process.Wait blocks in, from
-// /proc/<pid>/task/*/syscall (the system call a blocked thread is in, and
-// its arguments). Reading another process's syscall files takes ptrace
-// access (the same user, Yama permitting); threads that are running or
-// unreadable are skipped.
-//
-//	fds, err := procfs.WaitedPidfds(int32(os.Getpid())) // [12]: a goroutine waits for the process of pidfd 12
-func WaitedPidfds(pid int32) ([]int, error) {
-	var out []int
-	err := eachTask(pid, "syscall", func(b []byte) {
-		if fd, ok := parseWaitidPidfd(b); ok {
-			out = append(out, fd)
-		}
-	})
-	slices.Sort(out)
-	return slices.Compact(out), err
+// Syscall is the system call a blocked thread is in, from
+// /proc/<pid>/task/<tid>/syscall: its number (golang.org/x/sys/unix's
+// SYS_* of this architecture) and its six arguments.
+type Syscall struct {
+	Nr   int64
+	Args [6]uint64
 }
 
-// parseWaitidPidfd reads a /proc/<pid>/task/<tid>/syscall line ("247 0x3
-// 0xc 0x… …": number, then arguments in hex) and returns the fd of a
-// waitid(P_PIDFD, fd, …).
-func parseWaitidPidfd(b []byte) (int, bool) {
+// Syscalls lists the system calls the threads of process pid are blocked
+// in; running threads, threads blocked outside a system call and
+// unreadable ones are left out. Reading another process's syscall files
+// takes ptrace access (the same user, Yama permitting).
+//
+//	calls, err := procfs.Syscalls(4242) // [{Nr: unix.SYS_READ, Args: [0 …]}]: blocked reading fd 0
+func Syscalls(pid int32) ([]Syscall, error) {
+	var out []Syscall
+	err := eachTask(pid, "syscall", func(b []byte) {
+		if c, ok := parseSyscall(b); ok {
+			out = append(out, c)
+		}
+	})
+	return out, err
+}
+
+// parseSyscall reads a syscall file's line ("247 0x3 0xc 0x… …": the
+// number, six arguments in hex, then the stack and program counters).
+func parseSyscall(b []byte) (Syscall, bool) {
 	f := bytes.Fields(b)
-	if len(f) < 3 {
-		return 0, false // "running", or blocked outside a system call
+	if len(f) < 7 {
+		return Syscall{}, false // "running", or "-1 sp pc": blocked outside a system call
 	}
-	nr, err := strconv.ParseInt(string(f[0]), 10, 64)
-	if err != nil || nr != unix.SYS_WAITID {
+	var c Syscall
+	var err error
+	if c.Nr, err = strconv.ParseInt(string(f[0]), 10, 64); err != nil || c.Nr < 0 {
+		return Syscall{}, false
+	}
+	for i := range c.Args {
+		if c.Args[i], err = strconv.ParseUint(strings.TrimPrefix(string(f[1+i]), "0x"), 16, 64); err != nil {
+			return Syscall{}, false
+		}
+	}
+	return c, true
+}
+
+// FD returns the fd the call waits on: the first argument of read, write,
+// readv, writev, pread64 and pwrite64; the pidfd of waitid(P_PIDFD, fd, …).
+//
+//	if fd, ok := c.FD(); ok { … }
+func (c Syscall) FD() (int, bool) {
+	var fd uint64
+	switch c.Nr {
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV, unix.SYS_PREAD64, unix.SYS_PWRITE64:
+		fd = c.Args[0]
+	case unix.SYS_WAITID:
+		if c.Args[0] != unix.P_PIDFD {
+			return 0, false
+		}
+		fd = c.Args[1]
+	default:
 		return 0, false
 	}
-	idtype, err1 := strconv.ParseUint(strings.TrimPrefix(string(f[1]), "0x"), 16, 64)
-	fd, err2 := strconv.ParseUint(strings.TrimPrefix(string(f[2]), "0x"), 16, 32)
-	if err1 != nil || err2 != nil || idtype != unix.P_PIDFD || fd > 1<<30 {
+	if fd > 1<<30 {
 		return 0, false
 	}
 	return int(fd), true
+}
+
+// WaitedPidfds lists the pidfds that threads of process pid sleep on in
+// waitid(P_PIDFD, fd, …), the call Go's os.Process.Wait blocks in (see
+// Syscalls).
+//
+//	fds, err := procfs.WaitedPidfds(int32(os.Getpid())) // [12]: a goroutine waits for the process of pidfd 12
+func WaitedPidfds(pid int32) ([]int, error) {
+	calls, err := Syscalls(pid)
+	var out []int
+	for _, c := range calls {
+		if fd, ok := c.FD(); ok && c.Nr == unix.SYS_WAITID {
+			out = append(out, fd)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), err
 }
 
 // PidfdPid returns the pid of the process that pidfd fd of process pid
@@ -168,4 +213,34 @@ func PidfdPid(pid int32, fd int) (int32, error) {
 		}
 	}
 	return 0, &StatError{Path: "fdinfo", Field: "Pid", Reason: "missing: not a pidfd"}
+}
+
+// IOCalls returns how many read and write system calls process pid has
+// made so far, from the syscr and syscw lines of /proc/<pid>/io: a process
+// that keeps moving data through a pipe or a socket moves them, one that
+// sleeps on a timer, a child or an empty pipe does not. Reading another
+// process's io file takes ptrace read access (the same user); a vanished
+// process gives an error satisfying errors.Is(err, ErrGone).
+//
+//	n, err := procfs.IOCalls(4242) // 1187
+func IOCalls(pid int32) (uint64, error) {
+	ioGuard.RLock()
+	defer ioGuard.RUnlock()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/io")
+	if err != nil {
+		return 0, gone(err)
+	}
+	var n uint64
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "syscr" && k != "syscw") {
+			continue
+		}
+		c, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, &StatError{Path: "io", Field: k, Reason: err.Error()}
+		}
+		n += c
+	}
+	return n, nil
 }

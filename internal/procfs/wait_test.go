@@ -93,6 +93,11 @@ func TestWaitingOnPipes(t *testing.T) {
 	if !slices.Contains(ends, PipeEnd{FD: 0, Pipe: ours, Mode: 0}) {
 		t.Errorf("PipeEnds(cat) = %+v; want fd 0 the read end of %s", ends, ours)
 	}
+	if calls, err := Syscalls(int32(reader.Process.Pid)); err != nil || len(calls) != 1 || calls[0].Nr != unix.SYS_READ {
+		t.Errorf("Syscalls(cat) = %+v, %v; want one read", calls, err)
+	} else if fd, ok := calls[0].FD(); !ok || fd != 0 {
+		t.Errorf("cat's read: FD() = %d, %v; want fd 0", fd, ok)
+	}
 
 	writer, _, _ := startBlocked(t, "yes") // fills the pipe nobody reads
 	waitFor(t, writer.Process.Pid, WaitPipeWrite)
@@ -102,6 +107,28 @@ func TestWaitingOnPipes(t *testing.T) {
 
 	sleeper, _, _ := startBlocked(t, "sleep", "30")
 	waitFor(t, sleeper.Process.Pid, WaitOther)
+
+	// cat copies what we write: its read and write calls move; a sleeper's
+	// do not.
+	before, err := IOCalls(int32(reader.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stdinW.Write([]byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !poll.Until(context.Background(), 10*time.Second, func() bool {
+		n, err := IOCalls(int32(reader.Process.Pid))
+		return err == nil && n >= before+2
+	}) {
+		n, err := IOCalls(int32(reader.Process.Pid))
+		t.Errorf("IOCalls(cat) = %d, %v after a line went through; want at least %d", n, err, before+2)
+	}
+	s1, err1 := IOCalls(int32(sleeper.Process.Pid))
+	s2, err2 := IOCalls(int32(sleeper.Process.Pid))
+	if err1 != nil || err2 != nil || s1 != s2 {
+		t.Errorf("IOCalls(sleep) = %d, %v then %d, %v; want the same twice", s1, err1, s2, err2)
+	}
 }
 
 func TestWaitingForAChild(t *testing.T) {
@@ -150,22 +177,31 @@ func TestWaitedPidfds(t *testing.T) {
 	}
 }
 
-func TestParseWaitidPidfd(t *testing.T) {
-	waitid := strconv.Itoa(unix.SYS_WAITID)
+func TestParseSyscall(t *testing.T) {
+	nr := func(n int) string { return strconv.Itoa(n) }
 	for _, c := range []struct {
 		line string
 		fd   int
 		ok   bool
 	}{
-		{waitid + " 0x3 0xc 0x7ffc 0x4 0x0 0x0 0x7ffc 0x4a2b", 12, true},
-		{waitid + " 0x1 0xc 0x7ffc 0x4 0x0 0x0 0x7ffc 0x4a2b", 0, false}, // P_PID
-		{"61 0xffffffff 0x7ffe 0x0 0x0 0x1 0x8 0x7ffe 0x7fb6", 0, false},
+		{nr(unix.SYS_WAITID) + " 0x3 0xc 0x7ffc 0x4 0x0 0x0 0x7ffc 0x4a2b", 12, true},
+		{nr(unix.SYS_WAITID) + " 0x1 0xc 0x7ffc 0x4 0x0 0x0 0x7ffc 0x4a2b", 0, false}, // P_PID
+		{nr(unix.SYS_READ) + " 0x0 0x564be050b000 0x40000 0x7f2a 0x7ffc 0x1 0x7ffc 0x7f2a", 0, true},
+		{nr(unix.SYS_WRITE) + " 0x1 0x558109504dd0 0x1000 0x1000 0x5581 0x0 0x7fff 0x7f9b", 1, true},
+		{nr(unix.SYS_WAIT4) + " 0xffffffff 0x7ffe 0x0 0x0 0x1 0x8 0x7ffe 0x7fb6", 0, false},
 		{"running", 0, false},
-		{"-1 0x7ffe 0x4a2b", 0, false},
+		{"-1 0x7ffe 0x4a2b", 0, false}, // blocked outside a system call
 	} {
-		fd, ok := parseWaitidPidfd([]byte(c.line))
+		call, parsed := parseSyscall([]byte(c.line))
+		if !parsed {
+			if c.ok {
+				t.Errorf("parseSyscall(%q) failed", c.line)
+			}
+			continue
+		}
+		fd, ok := call.FD()
 		if fd != c.fd || ok != c.ok {
-			t.Errorf("parseWaitidPidfd(%q) = %d, %v; want %d, %v", c.line, fd, ok, c.fd, c.ok)
+			t.Errorf("parseSyscall(%q).FD() = %d, %v; want %d, %v", c.line, fd, ok, c.fd, c.ok)
 		}
 	}
 }
