@@ -57,11 +57,22 @@ type realConfig struct {
 	// come before it gives up on its own: botocore's read_timeout (60 s)
 	// for aws; none (0) for curl without -m.
 	readTimeout time.Duration
+	// backdrop paces every manifest after the faulty one, so that they are
+	// mid-download when the error hits, and slow down no more than that:
+	// a dropped reader's CLI finishes its download before it meets the
+	// broken pipe, and a cell waits for that. aws: 32 KiB/s (an 80 KiB
+	// chunk takes 2.5 s), because its errors surface after Python's
+	// start-up, retries and backoff, 2.5–6 s into the restore, and a
+	// dropped aws holds the whole object before it writes. curl: 64 KiB/s
+	// (1.25 s), because curl starts in milliseconds and its errors
+	// surface 0.1–0.7 s into the restore (it was 32 KiB/s for both: each
+	// curl cell then waited 1.2 s longer for its dropped downloads).
+	backdrop string
 }
 
 var realConfigs = []realConfig{
-	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2", readTimeout: 60 * time.Second},
-	{name: "helm-oci", file: "helm-oci.yaml", cli: "curl", bucket: "realcli-oci"},
+	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2", readTimeout: 60 * time.Second, backdrop: "32KiB"},
+	{name: "helm-oci", file: "helm-oci.yaml", cli: "curl", bucket: "realcli-oci", backdrop: "64KiB"},
 }
 
 // realSubDir is $SUB_DIR of both configs.

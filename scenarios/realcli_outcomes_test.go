@@ -46,7 +46,7 @@ func realPlan(fault string, c realConfig, b *fixture.Backup) string {
 		return ""
 	}
 	target := b.Manifests[faultyManifest].Chunks[realFaultyChunk]
-	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[faultyManifest+1:], realBackdropRate)
+	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[faultyManifest+1:], c.backdrop)
 }
 
 // cliOutcome is how a real CLI meets a fault, end to end: the error the

@@ -48,7 +48,7 @@ import (
 // 16 KiB records, incompressible) are still bigger than a pipe's 64 KiB,
 // manifest 0 is restored before the faulty manifest 1, and two manifests
 // follow it: with C = 4 every preheat runs at once, so both later chunks
-// are mid-download (paced: realBackdropRate) when the error hits. It was
+// are mid-download (paced: realConfig.backdrop) when the error hits. It was
 // 5 manifests (16 reads a restore, 15 a faulty cell): the third later
 // manifest added a dropped reader of the same kind, and 1.5 s of aws a
 // cell.
@@ -62,12 +62,6 @@ const realFaultyChunk = 0
 const (
 	// realConcurrency is --concurrent-downloads for the real-cli cells.
 	realConcurrency = 4
-	// realBackdropRate paces every manifest after the faulty one (an
-	// 80 KiB chunk takes 2.5 s), so they are mid-download when the error
-	// hits; slow enough to be in flight, fast enough that a dropped aws
-	// (which holds a whole object before it writes) finishes and meets
-	// the broken pipe within the settle window.
-	realBackdropRate = "32KiB"
 )
 
 // realReadTimeout is the adapter's read timeout in the real-cli cells: a
