@@ -419,7 +419,7 @@ func realCacheTemplate(c realConfig) string {
 // downloads none: the port's cache downloads only the files it does not
 // hold (restore's doc, "Metadata cache"), as a restore re-run with the same
 // --metadata-cache-dir does. A faulty cell's fault is on a chunk, after the
-// metadata sync: the sync's 4 aws processes (4 s of Python on a loaded
+// metadata sync: the sync's 3 aws processes (3 s of Python on a loaded
 // machine) would change nothing it shows. The healthy cells keep a cold
 // cache: they check every request of a whole restore.
 func realWarmCache(c realConfig, dir string) error {
