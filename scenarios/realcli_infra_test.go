@@ -57,17 +57,33 @@ type realConfig struct {
 	// come before it gives up on its own: botocore's read_timeout (60 s)
 	// for aws; none (0) for curl without -m.
 	readTimeout time.Duration
-	// backdrop paces every manifest after the faulty one, so that they are
-	// mid-download when the error hits, and slow down no more than that:
-	// a dropped reader's CLI finishes its download before it meets the
-	// broken pipe, and a cell waits for that. aws: 32 KiB/s (an 80 KiB
-	// chunk takes 2.5 s), because its errors surface after Python's
-	// start-up, retries and backoff, 2.5–6 s into the restore, and a
-	// dropped aws holds the whole object before it writes. curl: 64 KiB/s
-	// (1.25 s), because curl starts in milliseconds and its errors
-	// surface 0.1–0.7 s into the restore (it was 32 KiB/s for both: each
-	// curl cell then waited 1.2 s longer for its dropped downloads).
+	// backdrop paces every manifest after the faulty one (see backdropFor).
 	backdrop string
+}
+
+// backdropFor is the pace of the manifests after the faulty one in a cell
+// with fault: slow enough that they are still mid-download when the error
+// surfaces, and no slower, since a dropped reader's CLI finishes its
+// download before it meets the broken pipe, and the cell waits for that.
+// curl: 64 KiB/s (an 80 KiB chunk takes 1.25 s): curl starts in
+// milliseconds and every fault surfaces 0.1–0.7 s into the restore. aws:
+// 32 KiB/s (2.5 s): its errors surface after Python's start-up, and a
+// dropped aws holds the whole object before it writes; but 16 KiB/s (5 s)
+// for truncate, which aws retries five times, and 10 KiB/s (8 s) for
+// status, which botocore retries three times with its standard backoff
+// (random waits of up to 2 s, then up to 4 s): at 32 KiB/s the later
+// downloads could end, and be joined, before the error came, and an
+// abandon cell would have nothing to leak.
+func (c realConfig) backdropFor(fault string) string {
+	if c.cli == "aws" {
+		switch fault {
+		case "status":
+			return "10KiB"
+		case "truncate":
+			return "16KiB"
+		}
+	}
+	return c.backdrop
 }
 
 var realConfigs = []realConfig{

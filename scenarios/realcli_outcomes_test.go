@@ -46,7 +46,7 @@ func realPlan(fault string, c realConfig, b *fixture.Backup) string {
 		return ""
 	}
 	target := b.Manifests[realFaultyManifest].Chunks[realFaultyChunk]
-	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[realFaultyManifest+1:], c.backdrop)
+	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[realFaultyManifest+1:], c.backdropFor(fault))
 }
 
 // cliOutcome is how a real CLI meets a fault, end to end: the error the

@@ -48,7 +48,7 @@ import (
 // 16 KiB records, incompressible) are still bigger than a pipe's 64 KiB.
 // The fault is in the first manifest's chunk and two manifests follow it:
 // with C = 4 every preheat runs at once, so both later chunks are
-// mid-download (paced: realConfig.backdrop) when the error hits.
+// mid-download (paced: realConfig.backdropFor) when the error hits.
 //
 // It was 5 manifests with the fault in the second (16 reads a restore, 15
 // a faulty cell). What that showed beyond this: a manifest restored before
