@@ -181,19 +181,35 @@ func causedBy(fault string) OmegaMatcher {
 	}, Equal(fault))
 }
 
+// The settle windows of the matrices' expectations. Settling ends at once
+// where evidence proves the leaks stable (see settle); these windows
+// decide only where nothing proves it.
+const (
+	// leakQuiet: a leak nothing proves stable counts as stable once it has
+	// not changed (nor read or written) for this long.
+	leakQuiet = time.Second
+	// abandonQuiet is abandon's window. Nothing proves its leaks stable: a
+	// zombie nobody will reap looks like one a reaper is about to reap, and
+	// the garbage collector may close the abandoned pipes and pidfds at any
+	// moment (whereupon a child blocked writing to us dies of SIGPIPE). But
+	// its verdict cannot change: nothing ever reaps or kills an abandoned
+	// child, so a child that is there stays there, alive or as a zombie.
+	// The window only picks the moment the counts describe (before or after
+	// a collection: 20/2/0/18 or 7/7/0/0), so it is short.
+	abandonQuiet = 300 * time.Millisecond
+	// cleanQuiet: a leak expected to go away gets this long to do it.
+	cleanQuiet = 5 * time.Second
+)
+
 // expectationFor is the matrix's claims, each with its reason.
 func expectationFor(c cell) expectation {
-	const (
-		leakQuiet  = time.Second     // a stable leak: nothing changed for this long
-		cleanQuiet = 5 * time.Second // a leak expected to go away gets this long to do it
-	)
 	switch {
 	case c.fault == "none":
 		return expectation{cleanNow, "§1: every child is joined at EOF; no reader is dropped", leakQuiet}
 	case c.policy == adapter.KillGroup:
 		return expectation{cleanNow, "§7: Close kills the whole group and returns only when it is gone", leakQuiet}
 	case c.policy == adapter.Abandon:
-		return expectation{leaksChildren, "§1 Go: nothing reaps a child that was never waited for", leakQuiet}
+		return expectation{leaksChildren, "§1 Go: nothing reaps a child that was never waited for", abandonQuiet}
 	case c.policy == adapter.Drop && c.fault == "stall":
 		return expectation{stalledChildAlive, "§1 tokio: a stalled child never exits: it stays alive, holding its fds", leakQuiet}
 	case c.policy == adapter.Drop:

@@ -57,11 +57,38 @@ type realConfig struct {
 	// come before it gives up on its own: botocore's read_timeout (60 s)
 	// for aws; none (0) for curl without -m.
 	readTimeout time.Duration
+	// backdrop paces every manifest after the faulty one (see backdropFor).
+	backdrop string
+}
+
+// backdropFor is the pace of the manifests after the faulty one in a cell
+// with fault: slow enough that they are still mid-download when the error
+// surfaces, and no slower, since a dropped reader's CLI finishes its
+// download before it meets the broken pipe, and the cell waits for that.
+// curl: 64 KiB/s (an 80 KiB chunk takes 1.25 s): curl starts in
+// milliseconds and every fault surfaces 0.1–0.7 s into the restore. aws:
+// 32 KiB/s (2.5 s): its errors surface after Python's start-up, and a
+// dropped aws holds the whole object before it writes; but 16 KiB/s (5 s)
+// for truncate, which aws retries five times, and 10 KiB/s (8 s) for
+// status, which botocore retries three times with its standard backoff
+// (random waits of up to 2 s, then up to 4 s): at 32 KiB/s the later
+// downloads could end, and be joined, before the error came, and an
+// abandon cell would have nothing to leak.
+func (c realConfig) backdropFor(fault string) string {
+	if c.cli == "aws" {
+		switch fault {
+		case "status":
+			return "10KiB"
+		case "truncate":
+			return "16KiB"
+		}
+	}
+	return c.backdrop
 }
 
 var realConfigs = []realConfig{
-	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2", readTimeout: 60 * time.Second},
-	{name: "helm-oci", file: "helm-oci.yaml", cli: "curl", bucket: "realcli-oci"},
+	{name: "helm-r2", file: "helm-r2.yaml", cli: "aws", bucket: "realcli-r2", readTimeout: 60 * time.Second, backdrop: "32KiB"},
+	{name: "helm-oci", file: "helm-oci.yaml", cli: "curl", bucket: "realcli-oci", backdrop: "64KiB"},
 }
 
 // realSubDir is $SUB_DIR of both configs.
@@ -408,7 +435,7 @@ func realCacheTemplate(c realConfig) string {
 // downloads none: the port's cache downloads only the files it does not
 // hold (restore's doc, "Metadata cache"), as a restore re-run with the same
 // --metadata-cache-dir does. A faulty cell's fault is on a chunk, after the
-// metadata sync: the sync's 4 aws processes (4 s of Python on a loaded
+// metadata sync: the sync's 3 aws processes (3 s of Python on a loaded
 // machine) would change nothing it shows. The healthy cells keep a cold
 // cache: they check every request of a whole restore.
 func realWarmCache(c realConfig, dir string) error {

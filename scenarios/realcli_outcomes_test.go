@@ -45,8 +45,8 @@ func realPlan(fault string, c realConfig, b *fixture.Backup) string {
 	if realFaultRules[fault] == "" {
 		return ""
 	}
-	target := b.Manifests[faultyManifest].Chunks[realFaultyChunk]
-	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[faultyManifest+1:], realBackdropRate)
+	target := b.Manifests[realFaultyManifest].Chunks[realFaultyChunk]
+	return withBackdrop(fmt.Sprintf(realFaultRules[fault], "*/"+target), b.Manifests[realFaultyManifest+1:], c.backdropFor(fault))
 }
 
 // cliOutcome is how a real CLI meets a fault, end to end: the error the

@@ -42,32 +42,29 @@ import (
 // realFixtureSpec is smaller than the fakecli matrix's: every read is a
 // real aws process (0.5 s of Python's CPU, idle; about 1 s on a loaded
 // 2-core machine), and the aws cells are most of the suite's time. So one
-// chunk per manifest and four manifests: a full restore is 13 reads (a
-// listing, 4 metadata files, 4 manifests, 4 chunks), and a faulty cell's
-// 9 (its metadata comes from the cache: see realWarmCache). Chunks (5 ×
-// 16 KiB records, incompressible) are still bigger than a pipe's 64 KiB,
-// manifest 0 is restored before the faulty manifest 1, and two manifests
-// follow it: with C = 4 every preheat runs at once, so both later chunks
-// are mid-download (paced: realBackdropRate) when the error hits. It was
-// 5 manifests (16 reads a restore, 15 a faulty cell): the third later
-// manifest added a dropped reader of the same kind, and 1.5 s of aws a
-// cell.
-var realFixtureSpec = fixture.Spec{Manifests: 4, ChunksPerManifest: 1, RecordsPerChunk: 5, RecordSize: 16 << 10}
+// chunk per manifest and three manifests: a full restore is 10 reads (a
+// listing, 3 metadata files, 3 manifests, 3 chunks), and a faulty cell's
+// 7 (its metadata comes from the cache: see realWarmCache). Chunks (5 ×
+// 16 KiB records, incompressible) are still bigger than a pipe's 64 KiB.
+// The fault is in the first manifest's chunk and two manifests follow it:
+// with C = 4 every preheat runs at once, so both later chunks are
+// mid-download (paced: realConfig.backdropFor) when the error hits.
+//
+// It was 5 manifests with the fault in the second (16 reads a restore, 15
+// a faulty cell). What that showed beyond this: a manifest restored before
+// the fault (the restore had made progress: the fakecli matrix shows it,
+// and a real CLI adds nothing to it), and a third dropped download of the
+// same kind as the other two. It cost 8 aws processes, 4–8 s, a cell.
+var realFixtureSpec = fixture.Spec{Manifests: 3, ChunksPerManifest: 1, RecordsPerChunk: 5, RecordSize: 16 << 10}
 
-// realFaultyChunk places the fault, with faultyManifest: the (only) chunk
-// of the second manifest, so manifest 0 is restored before it and the
-// later manifests are in flight.
-const realFaultyChunk = 0
+// realFaultyManifest and realFaultyChunk place the fault: the (only)
+// chunk of the first manifest, so that the two later manifests are in
+// flight.
+const realFaultyManifest, realFaultyChunk = 0, 0
 
 const (
 	// realConcurrency is --concurrent-downloads for the real-cli cells.
 	realConcurrency = 4
-	// realBackdropRate paces every manifest after the faulty one (an
-	// 80 KiB chunk takes 2.5 s), so they are mid-download when the error
-	// hits; slow enough to be in flight, fast enough that a dropped aws
-	// (which holds a whole object before it writes) finishes and meets
-	// the broken pipe within the settle window.
-	realBackdropRate = "32KiB"
 )
 
 // realReadTimeout is the adapter's read timeout in the real-cli cells: a
@@ -151,7 +148,7 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 			Stderr:      s.stderr,
 			OnSpawn:     func(sp adapter.Spawn) { harness.Remember(sp.Pid, sp.Args, "spawn") },
 		}
-		target := c.cfg.handle(backup.Manifests[faultyManifest].Chunks[realFaultyChunk])
+		target := c.cfg.handle(backup.Manifests[realFaultyManifest].Chunks[realFaultyChunk])
 		outcome := realOutcomes[c.cfg.cli][c.fault]
 		runCtx, cancelRun := context.WithCancel(ctx)
 		defer cancelRun()
@@ -183,7 +180,7 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 		} else {
 			Expect(err).To(HaveOccurred())
 			if outcome.cause != "interrupted" {
-				m := backup.Manifests[faultyManifest]
+				m := backup.Manifests[realFaultyManifest]
 				Expect(err.Error()).To(And(
 					ContainSubstring("manifest "+m.Handle),
 					ContainSubstring("chunk "+m.Chunks[realFaultyChunk]),

@@ -25,16 +25,17 @@ const (
 	// WaitPipeWrite: every thread sleeps writing a full pipe whose read
 	// end is still open somewhere.
 	WaitPipeWrite Wait = "pipe write"
-	// WaitPipe: every thread sleeps on a pipe, direction unknown (kernels
-	// before 5.6 name both directions pipe_wait).
+	// WaitPipe: every thread sleeps on a pipe, direction unknown (old
+	// kernels name both directions pipe_wait).
 	WaitPipe Wait = "pipe"
 	// WaitChild: every thread sleeps in wait4 or waitid for a child.
 	WaitChild Wait = "child"
 )
 
 // wchanWaits maps the kernel functions a thread sleeps in to the wait they
-// mean, across kernel versions (anon_pipe_* since 6.13, pipe_read and
-// pipe_write since 5.6, pipe_wait before).
+// mean, across kernel versions (anon_pipe_* on recent kernels, pipe_read
+// and pipe_write on older ones, pipe_wait for both directions on the
+// oldest).
 var wchanWaits = map[string]Wait{
 	"anon_pipe_read": WaitPipeRead, "pipe_read": WaitPipeRead, "pipe_wait_readable": WaitPipeRead,
 	"anon_pipe_write": WaitPipeWrite, "pipe_write": WaitPipeWrite, "pipe_wait_writable": WaitPipeWrite,
