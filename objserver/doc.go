@@ -86,7 +86,8 @@
 //	                re-gzipped), then FIN: the connection closes before
 //	                Content-Length
 //	slow rate=R     the body paced at R bytes per second (pieces every 20ms);
-//	                at the stall cap the connection drops, short
+//	                at the stall cap the connection drops, short; after
+//	                Server.Hurry (SIGUSR1) the rest goes at once
 //	corrupt …       the damaged object, whole, with its own Content-Length
 //	                (the ETag stays the stored object's MD5)
 //

@@ -44,13 +44,17 @@ var ErrNotLoopback = errors.New("listen address must be loopback (127.0.0.0/8 or
 // as one line on stdout and, with -addr-file, writes the same line to that
 // file (atomically). It runs until SIGTERM, SIGINT or SIGHUP, or with
 // -watch-stdin until stdin ends (so a parent that dies takes it along),
-// then closes every connection and exits 0. Errors go to stderr prefixed
+// then closes every connection and exits 0. SIGUSR1 ends every pacing
+// (Server.Hurry). Errors go to stderr prefixed
 // "objserver: ". A start that fails leaves nothing behind.
 func Main(argv []string) int {
 	o, code := parseFlags(argv)
 	if code >= 0 {
 		return code
 	}
+	hurry := make(chan os.Signal, 1) // before listening: a SIGUSR1 sent once the endpoint shows must not kill us
+	signal.Notify(hurry, syscall.SIGUSR1)
+	defer signal.Stop(hurry)
 	srv, ln, endpoint, err := start(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "objserver: %v\n", err)
@@ -63,6 +67,15 @@ func Main(argv []string) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() { stop <- (<-sigs).String() }()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-hurry:
+			srv.Hurry()
+		case <-done:
+		}
+	}()
 	if o.watchStdin {
 		go func() {
 			_, err := io.Copy(io.Discard, os.Stdin)

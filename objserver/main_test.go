@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,6 +106,59 @@ func TestCommandServesUntilStdinEnds(t *testing.T) {
 	}
 	if got := strings.TrimSpace(stdout.String()); got != endpoint {
 		t.Errorf("stdout %q, want the endpoint %q", got, endpoint)
+	}
+}
+
+// TestCommandHurriesOnSIGUSR1: a SIGUSR1 sent as soon as the endpoint
+// shows ends the command's pacing. At 1 B/s under a 2 s stall cap the body
+// would be cut after 2 bytes; hurried, it arrives whole.
+func TestCommandHurriesOnSIGUSR1(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "b", "k"), []byte("object"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join(t.TempDir(), "addr")
+	cmd, _, stderr := command(t, []string{
+		fakecli.EnvBucket + "=" + root,
+		fakecli.EnvFaults + "=slow rate=1",
+		fakecli.EnvStallCap + "=2s",
+	}, "-addr-file", addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var endpoint string
+	if !poll.Until(context.Background(), 10*time.Second, func() bool {
+		b, err := os.ReadFile(addr)
+		endpoint = strings.TrimSpace(string(b))
+		return err == nil
+	}) {
+		t.Fatal("no address file within 10s")
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(endpoint + "/b/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "object" {
+		t.Errorf("GET /b/k = %q, %v; want the whole object, unpaced", body, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v; stderr: %s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "pacing ended") {
+		t.Errorf("stderr %q; want it to say the pacing ended", stderr)
 	}
 }
 

@@ -99,6 +99,9 @@ type Server struct {
 	base   context.Context // every request's context derives from it
 	cancel context.CancelFunc
 
+	hurryOnce sync.Once
+	hurried   chan struct{} // closed by Hurry: pacing is over
+
 	calls    atomic.Int64
 	inflight sync.WaitGroup
 
@@ -160,7 +163,25 @@ func New(cfg Config) (*Server, error) {
 		base:     ctx,
 		cancel:   cancel,
 		hijacked: map[net.Conn]struct{}{},
+		hurried:  make(chan struct{}),
 	}, nil
+}
+
+// Hurry ends every pacing for good: a paced body in flight ("slow rate=")
+// sends its rest at once, and later ones are not paced. Pauses ("stall")
+// are unchanged. A spec whose slow downloads only serve to keep the
+// restore's later reads in flight when the fault surfaces hurries them
+// once the restore has returned, so the dropped readers reach their end
+// (a broken pipe, an exit) without waiting out a pace that no longer
+// matters; each hurried request's journal entry says how much of it was
+// paced. Main calls it on SIGUSR1. Calling it again does nothing.
+//
+//	srv.Hurry()
+func (s *Server) Hurry() {
+	s.hurryOnce.Do(func() {
+		close(s.hurried)
+		s.log.Printf("pacing ended: paced bodies send the rest at once")
+	})
 }
 
 // timeoutsOf is cfg's read-header, body and idle timeouts, defaults

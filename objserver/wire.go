@@ -208,10 +208,15 @@ func (s *Server) steps(x *exchange, status int, hdr http.Header, script faults.S
 // pace is how often a paced write sends a piece: about 50 pieces a second.
 const pace = 20 * time.Millisecond
 
-// write sends b, at rate bytes per second if rate > 0, flushing each piece.
-// It reports false if the client went away or the server is closing.
+// write sends b, at rate bytes per second if rate > 0 and until Hurry,
+// flushing each piece. It reports false if the client went away or the
+// server is closing.
 func (s *Server) write(x *exchange, rc *http.ResponseController, b []byte, rate int64, total int) bool {
 	ctx := x.r.Context()
+	if rate > 0 && s.isHurried() {
+		x.note("not paced (%d B/s): hurried before it began", rate)
+		rate = 0
+	}
 	piece := len(b)
 	if rate > 0 {
 		piece = int(max(1, rate*int64(pace)/int64(time.Second)))
@@ -232,12 +237,20 @@ func (s *Server) write(x *exchange, rc *http.ResponseController, b []byte, rate 
 		}
 		if rate > 0 && sent < len(b) {
 			due := start.Add(time.Duration(int64(sent) * int64(time.Second) / rate))
-			if due.After(x.capAt) {
-				sleepUntil(ctx, x.capAt)
-				x.note("stall cap %v reached: paced at %d B/s, %d of %d bytes sent", s.stallCap, rate, x.bytes, total)
-				return false
+			capped := due.After(x.capAt)
+			if capped {
+				due = x.capAt
 			}
-			if !sleepUntil(ctx, due) {
+			switch s.sleepUntil(ctx, due) {
+			case slept:
+				if capped {
+					x.note("stall cap %v reached: paced at %d B/s, %d of %d bytes sent", s.stallCap, rate, x.bytes, total)
+					return false
+				}
+			case hurried:
+				x.note("paced at %d B/s for %d of %d bytes, then hurried (the rest at once)", rate, x.bytes, total)
+				rate, piece = 0, len(b)-sent
+			default:
 				x.note("%s after %d of %d bytes (paced at %d B/s)", s.why(ctx), x.bytes, total, rate)
 				return false
 			}
@@ -293,21 +306,49 @@ func (s *Server) why(ctx context.Context) string {
 	return fmt.Sprintf("client went away (%v)", context.Cause(ctx))
 }
 
-// sleepUntil waits until t or ctx ends; false if ctx ended.
-func sleepUntil(ctx context.Context, t time.Time) bool {
+// sleepUntil waits until t, until Hurry, or until ctx ends, and says
+// which came first.
+func (s *Server) sleepUntil(ctx context.Context, t time.Time) wake {
+	if s.isHurried() {
+		return hurried
+	}
 	d := time.Until(t)
 	if d <= 0 {
-		return ctx.Err() == nil
+		if ctx.Err() != nil {
+			return cancelled
+		}
+		return slept
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return true
+		return slept
+	case <-s.hurried:
+		return hurried
 	case <-ctx.Done():
+		return cancelled
+	}
+}
+
+// isHurried reports whether Hurry was called.
+func (s *Server) isHurried() bool {
+	select {
+	case <-s.hurried:
+		return true
+	default:
 		return false
 	}
 }
+
+// wake is why sleepUntil returned.
+type wake int
+
+const (
+	slept     wake = iota // the time came
+	hurried               // Hurry ended the pacing first
+	cancelled             // the request's context ended first
+)
 
 // hijackAndCut takes the connection over and writes h (if not nil) and
 // body, then ends it: with a TCP reset (SO_LINGER 0) if reset, else with a

@@ -318,6 +318,12 @@ func startObjServer(ctx context.Context, t *realCLIs, dir, faultSpec string) (*o
 	return o, nil
 }
 
+// hurry ends the server's pacing (objserver's SIGUSR1, Server.Hurry): the
+// paced downloads send their rest at once.
+func (o *objServer) hurry() {
+	Expect(o.cmd.Process.Signal(syscall.SIGUSR1)).To(Succeed(), "hurry objserver")
+}
+
 // stop closes objserver's stdin (it closes every connection and exits) and
 // reaps it; SIGKILL if it takes more than 10 s.
 func (o *objServer) stop() error {
