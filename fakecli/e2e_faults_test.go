@@ -284,6 +284,38 @@ func TestStallCapBoundsEveryPause(t *testing.T) {
 	}
 }
 
+// TestHurryEndsPacing: once the LEAKGATE_HURRY file exists, a paced
+// transfer sends its rest at once. At 100 B/s the 4000 bytes would take
+// 40 s, and the 3 s stall cap would end them with exit 124 after about
+// 300 bytes; hurried mid-read, or before an upload began, they go whole.
+func TestHurryEndsPacing(t *testing.T) {
+	t.Parallel()
+	hurry := filepath.Join(t.TempDir(), "hurry")
+	w := newWorld(t, fakecli.EnvStallCap+"=3s", fakecli.EnvHurry+"="+hurry)
+	data := bytes.Repeat([]byte("x"), 4000)
+	w.put("b/k", data)
+
+	p := w.start([]string{filepath.Join(binDir, "aws"), "s3", "cp", "s3://b/k", "-"}, []string{fakecli.EnvFaults + "=slow rate=100"}, nil)
+	first := make([]byte, 2)
+	if _, err := io.ReadFull(p.stdout, first); err != nil { // the paced read is under way
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hurry, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := p.finish(t)
+	checkCode(t, "hurried read", r, fakecli.ExitOK)
+	if got := len(first) + len(r.stdout); got != len(data) {
+		t.Errorf("hurried read: %d of %d bytes", got, len(data))
+	}
+
+	r = w.run(data, []string{fakecli.EnvFaults + "=slow rate=100 op=write"}, "aws", "s3", "cp", "-", "s3://b/up")
+	checkCode(t, "upload after the hurry", r, fakecli.ExitOK)
+	if got := w.get("b/up"); !bytes.Equal(got, data) {
+		t.Errorf("upload after the hurry stored %d of %d bytes", len(got), len(data))
+	}
+}
+
 // TestBrokenPipe: a reader that goes away makes fakecli die of SIGPIPE, as a
 // real CLI, after journaling it.
 func TestBrokenPipe(t *testing.T) {

@@ -26,6 +26,13 @@ const (
 	// later, and a slow rate whose transfer would run past it all give up
 	// at the cap with ExitStallCap, so nothing hangs past a lost cleanup.
 	EnvStallCap = fakeenv.StallCap
+	// EnvHurry is the path of a file (it need not exist yet): once it
+	// exists, a paced transfer ("slow") sends its rest at once, checked
+	// before each paced chunk (every 20ms). Stalls are unchanged. A spec
+	// whose slow downloads only keep later reads in flight until its fault
+	// surfaces creates it once the restore has returned, as objserver's
+	// SIGUSR1 does for the network (objserver.Server.Hurry).
+	EnvHurry = fakeenv.Hurry
 	// EnvRun is the run marker (defined by package harness); fakecli only
 	// copies its value into the journal.
 	EnvRun = "LEAKGATE_RUN"

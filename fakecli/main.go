@@ -68,6 +68,8 @@ type session struct {
 	persona  string
 	stallCap time.Duration
 	capAt    time.Time // start + stallCap: no fault's pause or pacing runs past it
+	hurry    string    // EnvHurry: once this file exists, pacing ends
+	hurried  bool      // it was seen to exist
 
 	mu      sync.Mutex    // held while ending; guards the fields below
 	jpath   string        // journal path; "" for none
@@ -88,6 +90,7 @@ func newSession(argv []string, getenv func(string) string) *session {
 		stderr:  os.Stderr,
 		persona: persona,
 		jpath:   getenv(EnvJournal),
+		hurry:   getenv(EnvHurry),
 		entry: journal.Entry{
 			Event: journal.EventStart, Run: getenv(EnvRun), PID: os.Getpid(), PPID: os.Getppid(),
 			PGID: unix.Getpgrp(), Persona: persona, Argv: argv, Op: string(faults.OpOther), Start: time.Now(),

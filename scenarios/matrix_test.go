@@ -148,6 +148,9 @@ var _ = Describe("the concurrent restore against a misbehaving storage CLI", fun
 		}
 
 		By("settling and counting what is left")
+		if c.fault != "none" {
+			s.hurry()
+		}
 		want := expectationFor(c)
 		leaks := s.settle(ctx, want.quiet)
 		invs := s.invocations()
@@ -259,6 +262,29 @@ func (s *specRun) diffNow() harness.Leaks {
 	Expect(err).NotTo(HaveOccurred())
 	return harness.Diff(s.before, now)
 }
+
+// hurryFile is the spec's LEAKGATE_HURRY file: fakecli's pacing ends once
+// it exists (hurry).
+func (s *specRun) hurryFile() string { return filepath.Join(s.dir, "hurry") }
+
+// hurry ends the pacing of the spec's fakecli invocations (fakecli.EnvHurry)
+// and says so in the "hurried" entry: see hurriedReason.
+func (s *specRun) hurry() {
+	Expect(os.WriteFile(s.hurryFile(), nil, 0o644)).To(Succeed())
+	AddReportEntry("hurried", hurriedReason)
+}
+
+// hurriedReason is why a faulty cell ends the pacing of its backdrop (the
+// "slow" rules of withBackdrop) once the run has returned and the
+// at-return counts are taken: the pace only keeps the later downloads in
+// flight until the fault surfaces. What a dropped, killed or abandoned
+// download then does (write into a pipe nobody reads, die of it, be reaped
+// or not) does not depend on how fast its last bytes come. Hurried, those
+// downloads reach that end at once, so settling counts what lasts: a drop
+// or kill cell no longer waits out the pace, and a stall cell's leaks are
+// the stalled pipeline alone, which the journal proves held still, where a
+// backdrop download still trickling in had kept a quiet window open.
+const hurriedReason = "once the run returned, the paced downloads of the backdrop sent their rest at once: the pace only kept them in flight until the fault surfaced"
 
 // settle stops the timeline, then waits until the leaks are gone, or are
 // proven to hold still, or have held still for quiet. The proof is

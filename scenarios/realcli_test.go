@@ -75,19 +75,6 @@ const (
 // cells do not wait for it: see realInterrupt.
 const realReadTimeout = 60 * time.Second
 
-// realHurried is the "hurried" entry of a faulty cell: once the restore
-// has returned and the at-return counts are taken, objserver sends the rest
-// of every paced download at once. The pace (the plan's "slow" backdrop)
-// only keeps the later downloads in flight until the fault surfaces; what a
-// dropped, killed or abandoned download then does (write into a pipe
-// nobody reads, die of it, be reaped or not) does not depend on how fast
-// its last bytes come. Hurried, those downloads reach that end at once, so
-// settling counts what lasts: a drop or kill cell no longer waits out the
-// pace (up to 7 s), and a stall cell's leaks are the stalled pipeline alone,
-// which the journal proves held still, where a backdrop download still
-// trickling in had kept a quiet window open.
-const realHurried = "once the restore returned, objserver sent the rest of every paced download at once (SIGUSR1): the pace only kept them in flight until the fault surfaced"
-
 // realCell is one point of the real-cli matrix.
 type realCell struct {
 	fault  string
@@ -208,8 +195,8 @@ var _ = Describe("the concurrent restore with real storage CLIs against a faulty
 		By("settling and counting what is left")
 		want := realExpectationFor(c)
 		if c.fault != "none" {
-			srv.hurry()
-			AddReportEntry("hurried", realHurried)
+			srv.hurry() // see hurriedReason
+			AddReportEntry("hurried", hurriedReason+" (objserver's SIGUSR1)")
 		}
 		leaks := s.settle(ctx, want.quiet)
 		reqs := srv.requests()

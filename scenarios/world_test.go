@@ -187,6 +187,7 @@ func (s *specRun) adapter(config string, policy adapter.Policy, faultSpec string
 			s.run.Env(),
 			fakecli.EnvJournal+"="+s.journal,
 			fakecli.EnvFaults+"="+faultSpec,
+			fakecli.EnvHurry+"="+s.hurryFile(),
 		),
 		Stderr: s.stderr,
 		OnSpawn: func(sp adapter.Spawn) {

@@ -29,6 +29,10 @@ const (
 	Journal = "LEAKGATE_JOURNAL"
 	// StallCap caps "for=forever" stalls, as a Go duration ("10m", "30s").
 	StallCap = "LEAKGATE_STALL_CAP"
+	// Hurry is the path of a file whose existence ends every pacing
+	// ("slow"): a paced transfer sends its rest at once. Stalls are
+	// unchanged.
+	Hurry = "LEAKGATE_HURRY"
 )
 
 // MaxEnvEntry is the most bytes one environment entry ("NAME=value" and
