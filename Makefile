@@ -105,8 +105,8 @@ browser:
 ## bench: the benchmarks; each package's benchmarks merge their figures
 ## (e.g. snapshot_ratio_to_floor_0/_100/_1000 and, beside 5,000 unrelated
 ## processes, snapshot_ratio_to_tree_0/_100/_1000 from ./harness;
-## restore_throughput_ratio_vs_cat, restore_mb_per_s, restore_peak_rss_bytes
-## from ./bench, about a minute) into
+## restore_throughput_ratio_vs_cat, restore_go_floor_ratio_vs_cat,
+## restore_mb_per_s, restore_peak_rss_bytes from ./bench, about a minute) into
 ## reports/out/bench.json through reports.MergeBench, told the file by
 ## LEAKGATE_BENCH_JSON. Add a package's benchmarks to BENCH_PKGS.
 BENCH_PKGS  ?= ./harness/... ./bench/...

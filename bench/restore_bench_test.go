@@ -44,13 +44,16 @@ const (
 	// catOpenForRead replaces local.yaml's open_for_read in the cat config:
 	// the same objects, read by cat from the bucket folder.
 	catOpenForRead = `'cat "$FOLDER/$FILE_HANDLE"'`
+	// floorOpenForRead replaces it in the Go-floor config: the same
+	// objects, read by testdata/gocopy, a Go program that only copies.
+	floorOpenForRead = `'gocopy "$FOLDER/$FILE_HANDLE"'`
 	// concurrency is --concurrent-downloads for every restore here: the
 	// scenario matrix's 8 (more than this machine's 2 cores, so the
 	// children's start-up overlaps the restore's own work).
 	concurrency = 8
-	// pairs is how many (fakecli, cat) restore pairs one iteration of the
-	// throughput benchmark runs, alternating which goes first.
-	pairs = 7
+	// rounds is how many (fakecli, cat, Go floor) restore triples one
+	// iteration of the throughput benchmark runs, rotating which goes first.
+	rounds = 7
 	// rssRuns is how many times bin/restore runs for its peak RSS.
 	rssRuns = 3
 )
@@ -60,21 +63,26 @@ const (
 // of it takes about a second on this 2-core machine.
 var benchSpec = fixture.Spec{Manifests: 32, ChunksPerManifest: 4, RecordsPerChunk: 16, RecordSize: 64 << 10}
 
-// BenchmarkRestore restores one fixture with the local config (fakecli) and
-// with the cat config, and measures bin/restore's peak RSS on it.
+// BenchmarkRestore restores one fixture with the local config (fakecli),
+// with the cat config and with the Go-floor config, and measures
+// bin/restore's peak RSS on it.
 //
-//   - throughput: per iteration, pairs × (a restore with fakecli, one with
-//     cat), in alternating order, each timed around restore.Run (verify
-//     only, KillGroup, a fresh metadata cache). It reports the medians
-//     fakecli_MB/s and cat_MB/s (10^6 bytes of records per second), x_cat
-//     (the median over pairs of fakecli's throughput / cat's, same pair),
-//     and x_cat_min and x_cat_max, the spread of that ratio. On a loaded
-//     machine wall-clock time varies a lot from run to run, so it also
-//     reports the CPU time each restore cost, this process's (the restore
-//     itself) plus its children's (bash and the storage CLI), user and
-//     system: fakecli_cpu_s and cat_cpu_s (medians, seconds) and x_cat_cpu
-//     (the median of cat's CPU time / fakecli's, same pair), which barely
-//     moves with the machine's load.
+//   - throughput: per iteration, rounds × (a restore with fakecli, one with
+//     cat, one with gocopy), in rotating order, each timed around
+//     restore.Run (verify only, KillGroup, a fresh metadata cache). It
+//     reports the medians fakecli_MB/s, cat_MB/s and floor_MB/s (10^6 bytes
+//     of records per second), x_cat (the median over rounds of fakecli's
+//     throughput / cat's, same round), x_cat_min and x_cat_max (its
+//     spread), floor_x_cat (gocopy's throughput / cat's: the most any
+//     storage CLI written in Go reaches here, whatever it does before its
+//     first byte) and x_floor (fakecli's / gocopy's: what fakecli's own
+//     work costs beyond the Go runtime's start). On a loaded machine
+//     wall-clock time varies a lot from run to run, so it also reports the
+//     CPU time each restore cost, this process's (the restore itself) plus
+//     its children's (bash and the storage CLI), user and system:
+//     fakecli_cpu_s and cat_cpu_s (medians, seconds) and x_cat_cpu (the
+//     median of cat's CPU time / fakecli's, same round), which barely moves
+//     with the machine's load.
 //   - peak-rss: bin/restore bootstrap-db restoring the fixture into a fresh
 //     target DB, rssRuns times; rss_bytes is the median ru_maxrss (the
 //     largest RSS bin/restore reached; the kernel reports the larger of
@@ -86,18 +94,17 @@ func BenchmarkRestore(b *testing.B) {
 	e := setup(b)
 	figures := map[string]any{}
 	b.Run("throughput", func(b *testing.B) {
-		var fake, cat, ratio, cpuRatio, fakeCPU, catCPU []float64
+		var fake, cat, floor, ratio, floorRatio, overFloor, cpuRatio, fakeCPU, catCPU []float64
 		for b.Loop() {
-			for i := range pairs {
-				var f, c cost
-				if i%2 == 0 {
-					f, c = e.restore(b, e.local), e.restore(b, e.cat)
-				} else {
-					c, f = e.restore(b, e.cat), e.restore(b, e.local)
-				}
+			for i := range rounds {
+				costs := e.round(b, i, e.local, e.cat, e.floor)
+				f, c, g := costs[0], costs[1], costs[2]
 				fake = append(fake, e.mbPerSec(f.wall))
 				cat = append(cat, e.mbPerSec(c.wall))
+				floor = append(floor, e.mbPerSec(g.wall))
 				ratio = append(ratio, c.wall.Seconds()/f.wall.Seconds())
+				floorRatio = append(floorRatio, c.wall.Seconds()/g.wall.Seconds())
+				overFloor = append(overFloor, g.wall.Seconds()/f.wall.Seconds())
 				fakeCPU = append(fakeCPU, f.cpu().Seconds())
 				catCPU = append(catCPU, c.cpu().Seconds())
 				cpuRatio = append(cpuRatio, c.cpu().Seconds()/f.cpu().Seconds())
@@ -105,17 +112,22 @@ func BenchmarkRestore(b *testing.B) {
 		}
 		b.ReportMetric(median(fake), "fakecli_MB/s")
 		b.ReportMetric(median(cat), "cat_MB/s")
+		b.ReportMetric(median(floor), "floor_MB/s")
 		b.ReportMetric(median(ratio), "x_cat")
 		b.ReportMetric(slices.Min(ratio), "x_cat_min")
 		b.ReportMetric(slices.Max(ratio), "x_cat_max")
+		b.ReportMetric(median(floorRatio), "floor_x_cat")
+		b.ReportMetric(median(overFloor), "x_floor")
 		b.ReportMetric(median(fakeCPU), "fakecli_cpu_s")
 		b.ReportMetric(median(catCPU), "cat_cpu_s")
 		b.ReportMetric(median(cpuRatio), "x_cat_cpu")
-		b.Logf("%d pairs; fakecli MB/s %s; cat MB/s %s; fakecli/cat %s; CPU s fakecli %s, cat %s",
-			len(ratio), list(fake), list(cat), list(ratio), list(fakeCPU), list(catCPU))
+		b.Logf("%d rounds; MB/s fakecli %s, cat %s, gocopy %s; fakecli/cat %s; gocopy/cat %s; CPU s fakecli %s, cat %s",
+			len(ratio), list(fake), list(cat), list(floor), list(ratio), list(floorRatio), list(fakeCPU), list(catCPU))
 		figures["restore_mb_per_s"] = round(median(fake), 1)
 		figures["restore_cat_mb_per_s"] = round(median(cat), 1)
 		figures["restore_throughput_ratio_vs_cat"] = round(median(ratio), 3)
+		figures["restore_go_floor_ratio_vs_cat"] = round(median(floorRatio), 3)
+		figures["restore_throughput_ratio_vs_go_floor"] = round(median(overFloor), 3)
 		figures["restore_cpu_ratio_vs_cat"] = round(median(cpuRatio), 3)
 	})
 	b.Run("peak-rss", func(b *testing.B) {
@@ -137,6 +149,18 @@ func BenchmarkRestore(b *testing.B) {
 	}
 }
 
+// round restores the fixture once with each of cfgs, starting with cfgs[i
+// mod len(cfgs)] (so no config always goes first, after the same one), and
+// returns their costs in cfgs' order.
+func (e *benchEnv) round(b *testing.B, i int, cfgs ...*adapter.Config) []cost {
+	costs := make([]cost, len(cfgs))
+	for k := range cfgs {
+		j := (i + k) % len(cfgs)
+		costs[j] = e.restore(b, cfgs[j])
+	}
+	return costs
+}
+
 // benchEnv is the fixture and what restores it.
 type benchEnv struct {
 	dir         string
@@ -145,12 +169,14 @@ type benchEnv struct {
 	stderr      *os.File          // their stderr
 	localPath   string            // local.yaml, absolute
 	local, cat  *adapter.Config
+	floor       *adapter.Config // open_for_read through gocopy
 	epochs      int
 	recordBytes int64 // ledger-info record bytes in the fixture, prefixes excluded
 }
 
-// setup builds fakecli and bin/restore, lays fakecli on a PATH directory,
-// writes the fixture through the local config and derives the cat config.
+// setup builds fakecli, bin/restore and gocopy, lays fakecli and gocopy on
+// a PATH directory, writes the fixture through the local config and derives
+// the cat and Go-floor configs.
 func setup(b *testing.B) *benchEnv {
 	b.Helper()
 	dir := b.TempDir()
@@ -164,6 +190,10 @@ func setup(b *testing.B) *benchEnv {
 		"github.com/leakgate/leakgate/cmd/fakecli", "github.com/leakgate/leakgate/cmd/restore")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build fakecli and restore: %v\n%s", err, out)
+	}
+	build = exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "./testdata/gocopy")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build testdata/gocopy: %v\n%s", err, out)
 	}
 	e.bins["fakecli"], e.bins["restore"] = filepath.Join(bin, "fakecli"), filepath.Join(bin, "restore")
 	if other := os.Getenv(fakecliEnv); other != "" {
@@ -181,6 +211,9 @@ func setup(b *testing.B) *benchEnv {
 		}
 	}
 	if err := os.Symlink(e.bins["fakecli"], filepath.Join(personas, "fakecli")); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(bin, "gocopy"), filepath.Join(personas, "gocopy")); err != nil {
 		b.Fatal(err)
 	}
 	for _, kv := range os.Environ() {
@@ -203,11 +236,10 @@ func setup(b *testing.B) *benchEnv {
 	if e.local, err = adapter.LoadConfig(e.localPath); err != nil {
 		b.Fatal(err)
 	}
-	catPath, err := catConfig(e.localPath, dir)
-	if err != nil {
+	if e.cat, err = readerConfig(e.localPath, dir, "cat", catOpenForRead); err != nil {
 		b.Fatal(err)
 	}
-	if e.cat, err = adapter.LoadConfig(catPath); err != nil {
+	if e.floor, err = readerConfig(e.localPath, dir, "floor", floorOpenForRead); err != nil {
 		b.Fatal(err)
 	}
 
@@ -237,23 +269,26 @@ func setup(b *testing.B) *benchEnv {
 // openForReadLine is local.yaml's open_for_read line.
 var openForReadLine = regexp.MustCompile(`(?m)^(\s+open_for_read:).*$`)
 
-// catConfig writes into dir a copy of the config at path whose
-// open_for_read is catOpenForRead, every other byte unchanged, and returns
-// its path.
-func catConfig(path, dir string) (string, error) {
+// readerConfig writes into dir, as NAME.yaml, a copy of the config at path
+// whose open_for_read is openForRead, every other byte unchanged, and loads
+// it.
+func readerConfig(path, dir, name, openForRead string) (*adapter.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if n := len(openForReadLine.FindAllIndex(data, -1)); n != 1 {
-		return "", fmt.Errorf("%s: %d open_for_read lines, want 1", path, n)
+		return nil, fmt.Errorf("%s: %d open_for_read lines, want 1", path, n)
 	}
-	cat := openForReadLine.ReplaceAllFunc(data, func(line []byte) []byte {
+	out := openForReadLine.ReplaceAllFunc(data, func(line []byte) []byte {
 		key, _, _ := strings.Cut(string(line), ":")
-		return []byte(key + ": " + catOpenForRead)
+		return []byte(key + ": " + openForRead)
 	})
-	out := filepath.Join(dir, "cat.yaml")
-	return out, os.WriteFile(out, cat, 0o644)
+	p := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		return nil, err
+	}
+	return adapter.LoadConfig(p)
 }
 
 // cost is what one restore took: wall-clock time, and the CPU time of
