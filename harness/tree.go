@@ -27,7 +27,7 @@ func noteReaper() {
 
 // localTree reads the process tree around self from the tree down instead
 // of from every process on the machine: self's descendants through
-// /proc/<pid>/task/<tid>/children, its ancestors through their stat lines,
+// /proc/<pid>/task/<tid>/children, its parent through its stat line,
 // and, when escaped processes are asked for (marker set), the rest of the
 // RunReaped wrapper's tree. Under the wrapper an orphan of self's tree is
 // reparented to the wrapper (the nearest child subreaper), so every process
@@ -47,13 +47,14 @@ func localTree(self, caller int32, marker string) (pids []int32, t tree, ok bool
 	if st, err := procfs.ReadStat(self); err == nil {
 		t.stats[self] = st
 	}
-	for p := t.stats[self].PPid; p > 0 && !t.anc[p]; {
-		st, err := procfs.ReadStat(p)
-		if err != nil {
-			break
+	// Of the ancestors only the parent is read: it is the wrapper (the
+	// wrapper's pid is trusted only while it is the parent, noteReaper),
+	// whose name is the parent name of every escaped process; no process
+	// above it is in the trees walked below, so none needs excluding.
+	if p := t.stats[self].PPid; p > 0 {
+		if st, err := procfs.ReadStat(p); err == nil {
+			t.anc[p], t.stats[p] = true, st
 		}
-		t.anc[p], t.stats[p] = true, st
-		p = st.PPid
 	}
 	t.walk(self, self, true)
 	if marker != "" {

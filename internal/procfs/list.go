@@ -52,7 +52,8 @@ func Children(pid int32) ([]int32, error) {
 }
 
 // eachTask calls f with the content of file of each thread of process pid
-// (/proc/<pid>/task/<tid>/<file>), skipping threads that exited.
+// (/proc/<pid>/task/<tid>/<file>), skipping threads that exited. f must
+// not keep b: its bytes are reused for the next thread.
 func eachTask(pid int32, file string, f func([]byte)) error {
 	ioGuard.RLock()
 	defer ioGuard.RUnlock()
@@ -61,8 +62,12 @@ func eachTask(pid int32, file string, f func([]byte)) error {
 	if err != nil {
 		return gone(err)
 	}
+	bp := statBufs.Get().(*[]byte)
+	defer statBufs.Put(bp)
 	for _, t := range tasks {
-		if b, err := os.ReadFile(dir + "/" + t + "/" + file); err == nil {
+		// Read to EOF (a children list may pass the buffer: it grows), with
+		// no fstat and no os.File: the scan's most frequent read.
+		if b, err := readSmallUnguarded([]byte(dir+"/"+t+"/"+file), *bp, false); err == nil {
 			f(b)
 		}
 	}
