@@ -31,6 +31,9 @@ const (
 	chromiumBin = "/usr/bin/chromium"
 )
 
+// browserPart is the browser spec's optional part: Debian's chromium.
+var browserPart = &optionalPart{what: "the browser", env: envBrowser, family: "browser"}
+
 // screenshotDir is where the spec saves its screenshots: reports/out.
 func screenshotDir() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -40,10 +43,7 @@ func screenshotDir() string {
 var _ = Describe("the HTML report in a real browser", Label("browser"), func() {
 	It("loads without console errors, shows every family's grid, and opens a leaky cell's chart and tree", SpecTimeout(2*time.Minute), func(ctx SpecContext) {
 		if _, err := exec.LookPath(chromiumBin); err != nil {
-			if os.Getenv(envBrowser) == "require" {
-				Fail(fmt.Sprintf("%s=require but %s is missing (make install-browser)", envBrowser, chromiumBin))
-			}
-			Skip(fmt.Sprintf("%s is missing: install Debian's chromium (make install-browser) to run the browser spec", chromiumBin))
+			browserPart.require(fmt.Sprintf("%s is missing: install Debian's chromium (make install-browser)", chromiumBin))
 		}
 		s := newSpecRun(ctx, "browser")
 		page, families := browserPage(s.dir)

@@ -163,8 +163,8 @@ func (t *realCLIs) setUp() string {
 	return ""
 }
 
-// realSkipLoud makes the first skip of each test process loud.
-var realSkipLoud sync.Once
+// realPart is the real-cli family's optional part: the real aws and curl.
+var realPart = &optionalPart{what: "the real CLIs", env: envRealCLI, family: "real-cli"}
 
 // requireRealCLIs skips the spec (with the reason) if the real CLIs are
 // missing, or fails it if LEAKGATE_REAL_CLI=require. In the default
@@ -175,14 +175,7 @@ func requireRealCLIs() *realCLIs {
 	if t.broken != "" {
 		Fail("setting up the real CLIs: " + t.broken)
 	}
-	if t.missing != "" {
-		if os.Getenv(envRealCLI) == "require" {
-			Fail("real CLIs required (" + envRealCLI + "=require) but " + t.missing)
-		}
-		msg := "every real-cli spec is skipped: " + t.missing
-		realSkipLoud.Do(func() { AddReportEntry("real-cli skipped", msg, ReportEntryVisibilityAlways) })
-		Skip(msg)
-	}
+	realPart.require(t.missing)
 	return t
 }
 

@@ -56,8 +56,8 @@ type rwTools struct {
 var (
 	rwOnce sync.Once
 	rwTool rwTools
-	// rwSkipLoud makes the first skip of each test process loud.
-	rwSkipLoud sync.Once
+	// realworldPart is the corpus's optional part: its real programs.
+	realworldPart = &optionalPart{what: "the realworld programs", env: envRealworld, family: "realworld"}
 )
 
 // realworldTools finds the programs and builds the corpus's Go program,
@@ -111,14 +111,7 @@ func requireRealworld() *rwTools {
 	if t.broken != "" {
 		Fail("setting up the realworld programs: " + t.broken)
 	}
-	if t.missing != "" {
-		if os.Getenv(envRealworld) == "require" {
-			Fail("realworld programs required (" + envRealworld + "=require) but " + t.missing)
-		}
-		msg := "every realworld spec is skipped: " + t.missing
-		rwSkipLoud.Do(func() { AddReportEntry("realworld skipped", msg, ReportEntryVisibilityAlways) })
-		Skip(msg)
-	}
+	realworldPart.require(t.missing)
 	return t
 }
 

@@ -49,8 +49,8 @@ var (
 	tokioOnce    sync.Once
 	tokioBin     string
 	tokioMissing string
-	// tokioSkipLoud makes the first skip of each test process say why.
-	tokioSkipLoud sync.Once
+	// tokioPart is the subject's optional part: bin/tokio-restore.
+	tokioPart = &optionalPart{what: "the tokio subject", env: envRustSubject, family: "subject:tokio"}
 )
 
 // requireTokioSubject returns bin/tokio-restore's path; if it is not built
@@ -69,14 +69,7 @@ func requireTokioSubject() string {
 		}
 		tokioBin = p
 	})
-	if tokioMissing != "" {
-		if os.Getenv(envRustSubject) == "require" {
-			Fail("the tokio subject is required (" + envRustSubject + "=require) but " + tokioMissing)
-		}
-		msg := "every subject:tokio spec is skipped: " + tokioMissing
-		tokioSkipLoud.Do(func() { AddReportEntry("tokio subject skipped", msg, ReportEntryVisibilityAlways) })
-		Skip(msg)
-	}
+	tokioPart.require(tokioMissing)
 	return tokioBin
 }
 
