@@ -126,8 +126,9 @@ type Process struct {
 	// by the gate (State is then "X").
 	Reaped bool `json:"reaped,omitempty"`
 	// Ended says how it ended, one of the Ended* values: on its own while
-	// the command ran, or in the cleanup (after SIGTERM, by SIGKILL, or
-	// reaped as a zombie).
+	// the command ran, or in the cleanup (after SIGTERM, by SIGKILL,
+	// reaped as the zombie it was judged, or exited by itself before the
+	// cleanup signalled it and reaped).
 	Ended string `json:"ended"`
 	// Note adds what the gate saw of it, if anything ("escaped at 12ms;
 	// …").
@@ -146,6 +147,7 @@ const (
 	EndedTerm       = "ended by SIGTERM in the cleanup"
 	EndedKill       = "killed by SIGKILL in the cleanup"
 	EndedReaped     = "zombie, reaped in the cleanup"
+	EndedExited     = "exited by itself before the cleanup signalled it; reaped in the cleanup" // judged alive, a zombie by the cleanup
 	EndedUnknown    = "gone before the cleanup"
 	EndedNotStopped = "still there after the cleanup"
 )
@@ -223,8 +225,11 @@ func ended(ps []harness.Proc, cl Cleanup) []Process {
 	for _, hp := range ps {
 		p := processOf(hp)
 		p.Ended = how[p.Pid]
-		if p.Ended == "" {
+		switch {
+		case p.Ended == "":
 			p.Ended = EndedUnknown
+		case p.Ended == EndedReaped && p.State != "Z":
+			p.Ended = EndedExited
 		}
 		p.render()
 		out = append(out, p)

@@ -2,13 +2,13 @@ package gate
 
 import (
 	"encoding/json"
-	"github.com/leakgate/leakgate/gate/selfreport"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/leakgate/leakgate/gate/selfreport"
 	"github.com/leakgate/leakgate/harness"
 )
 
@@ -34,6 +34,20 @@ func TestJudge(t *testing.T) {
 		tc.r.judge(tc.require)
 		if tc.r.Pass != (len(tc.want) == 0) || !slices.Equal(tc.r.Failures, append([]string{}, tc.want...)) {
 			t.Errorf("%s: pass %v, failures %q; want %q", tc.name, tc.r.Pass, tc.r.Failures, tc.want)
+		}
+	}
+}
+
+// TestEnded: how the cleanup ended each leftover, by what it did and the
+// state the process was judged in: a zombie it reaped was a zombie, but a
+// process judged alive that it only had to reap exited by itself first.
+func TestEnded(t *testing.T) {
+	ps := []harness.Proc{{Pid: 1, State: "Z"}, {Pid: 2, State: "S"}, {Pid: 3, State: "S"}, {Pid: 4, State: "S"}, {Pid: 5, State: "S"}}
+	cl := Cleanup{Reaped: []int{1, 2, 4}, Terminated: []int{3}, Killed: []int{4}}
+	want := []string{EndedReaped, EndedExited, EndedTerm, EndedKill, EndedUnknown}
+	for i, p := range ended(ps, cl) {
+		if p.Ended != want[i] {
+			t.Errorf("pid %d judged %s: ended %q, want %q", p.Pid, p.State, p.Ended, want[i])
 		}
 	}
 }
