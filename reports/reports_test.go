@@ -205,3 +205,37 @@ func TestSummaryTimeByFamily(t *testing.T) {
 		t.Errorf("summary lacks %q:\n%s", want, sum)
 	}
 }
+
+// TestSummaryFoldsRepetitions: runs of one repeated spec ("NAME (run I of
+// N)") with the same mark and counts are listed once; a run that differs
+// keeps its own line.
+func TestSummaryFoldsRepetitions(t *testing.T) {
+	leak := &Leaks{Escaped: 2}
+	other := &Leaks{Escaped: 1}
+	path := writeReport(t, []types.Report{{SuiteSucceeded: true, SpecReports: types.SpecReports{
+		spec("ssh-agent (run 1 of 3)", types.SpecStatePassed, leak),
+		spec("ssh-agent (run 2 of 3)", types.SpecStatePassed, &Leaks{Escaped: 2}),
+		spec("ssh-agent (run 3 of 3)", types.SpecStatePassed, leak),
+		spec("tmux (run 1 of 2)", types.SpecStatePassed, leak),
+		spec("tmux (run 2 of 2)", types.SpecStatePassed, other),
+		spec("a lone spec", types.SpecStatePassed, leak),
+	}}})
+	r, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := Summary(r)
+	for _, want := range []string{
+		"- ✓ ssh-agent (3 runs, each): " + leak.String() + "\n",
+		"- ✓ tmux (run 1 of 2): " + leak.String() + "\n",
+		"- ✓ tmux (run 2 of 2): " + other.String() + "\n",
+		"- ✓ a lone spec: " + leak.String() + "\n",
+	} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum)
+		}
+	}
+	if strings.Contains(sum, "ssh-agent (run") {
+		t.Errorf("the ssh-agent runs are listed one by one:\n%s", sum)
+	}
+}

@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -111,9 +112,40 @@ func otherSpecs(b *strings.Builder, others []Spec) {
 	}
 	slices.SortStableFunc(others, func(x, y Spec) int { return strings.Compare(x.Text, y.Text) })
 	b.WriteString("\n## other specs with leak counts\n\n")
-	for _, s := range others {
-		fmt.Fprintf(b, "- %s %s: %s\n", mark(s), s.Text, s.Leaks)
+	for len(others) > 0 {
+		base, _ := repetition(others[0].Text)
+		n := 1
+		for n < len(others) && sameOutcome(others[0], others[n], base) {
+			n++
+		}
+		if n == 1 {
+			fmt.Fprintf(b, "- %s %s: %s\n", mark(others[0]), others[0].Text, others[0].Leaks)
+		} else {
+			fmt.Fprintf(b, "- %s %s (%d runs, each): %s\n", mark(others[0]), base, n, others[0].Leaks)
+		}
+		others = others[n:]
 	}
+}
+
+// repetitionText matches the text of one run of a repeated spec: "NAME
+// (run I of N)".
+var repetitionText = regexp.MustCompile(`^(.*) \(run \d+ of \d+\)$`)
+
+// repetition splits text into the repeated spec's name and whether it is
+// one run of a repeated spec ("ssh-agent (run 2 of 3)" → "ssh-agent").
+func repetition(text string) (string, bool) {
+	if m := repetitionText.FindStringSubmatch(text); m != nil {
+		return m[1], true
+	}
+	return text, false
+}
+
+// sameOutcome reports whether s is another run of the repeated spec base
+// with first's mark and leak counts, so the summary may list them once.
+func sameOutcome(first, s Spec, base string) bool {
+	name, ok := repetition(s.Text)
+	return ok && name == base && mark(s) == mark(first) &&
+		(s.Leaks == first.Leaks || s.Leaks != nil && first.Leaks != nil && *s.Leaks == *first.Leaks)
 }
 
 // failures lists the suite's failures, then each failed spec with its
