@@ -25,7 +25,7 @@ SUBJECT := subjects/tokio-restore
 # when `make rust-subject` has installed them.
 SUBJECT_CRATE := /usr/share/cargo/registry/tokio-1.24.2
 
-.PHONY: all build scenarios test unit vet clean bench real-clis realworld-programs rust-subject tokio-subject explore fuzz browser install-browser
+.PHONY: all build scenarios test unit vet clean bench real-clis realworld-programs rust-subject tokio-subject subject-test explore fuzz browser install-browser
 
 all: build
 
@@ -44,6 +44,12 @@ tokio-subject:
 	cd $(SUBJECT) && $(CARGO) build --offline --release --quiet && \
 	cp target/release/tokio-restore ../../bin/tokio-restore && \
 	echo "tokio-subject: bin/tokio-restore built in $$(( $$(date +%s) - start ))s"
+
+## subject-test: the tokio subject's own tests (its PoC under real tokio,
+## its linger, its decoding) when cargo and Debian's crates are present
+subject-test:
+	@if [ -n "$(CARGO)" ] && [ -d $(SUBJECT_CRATE) ]; then cd $(SUBJECT) && $(CARGO) test --offline --release --quiet; \
+	else echo "subject-test: no cargo or no Debian crates ($(SUBJECT_CRATE)): the tokio subject's tests not run"; fi
 
 ## rust-subject: Debian's cargo and the packaged crates the tokio subject
 ## builds from (apt-get, root or passwordless sudo). .ci/run runs it; with
@@ -149,9 +155,9 @@ vet:
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /scenarios)
 
-## test: what CI runs (.ci/run): vet, unit tests, the scenarios, then the
-## browser check of the report they wrote
-test: vet unit scenarios browser
+## test: what CI runs (.ci/run): vet, unit tests (the tokio subject's
+## too), the scenarios, then the browser check of the report they wrote
+test: vet unit subject-test scenarios browser
 
 clean:
 	rm -rf bin $(OUT) $(SUBJECT)/target

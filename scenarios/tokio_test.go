@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -34,7 +35,9 @@ const envRustSubject = "LEAKGATE_RUST_SUBJECT"
 // tokioLinger keeps the subject's runtime running after the restore
 // returned (--linger): the restore as a library in a long-lived process,
 // as the in-process Go matrix runs its port, so that tokio's background
-// reaping of dropped children is what is measured, not the exit.
+// reaping of dropped children is what is measured, not the exit. It is
+// the most the subject waits: it ends sooner once nothing the restore
+// started is left (checkLinger).
 const tokioLinger = 3 * time.Second
 
 // tokioVariants are the subject's --variant values, in column order.
@@ -129,6 +132,7 @@ var _ = Describe("the tokio subject against a misbehaving storage CLI", func() {
 			), "the error names the manifest, the file handle and the fault's symptom")
 		}
 		stalled := stalledInvocation(s.invocations())
+		want.checkLinger(string(out))
 
 		By("checking that the gate cleaned up after itself")
 		leaks := s.settle(ctx, time.Second) // also reports the timeline and the peak
@@ -194,6 +198,27 @@ func tokioExpectationFor(c tokioCell) gatedExpectation {
 	default: // shipped, audit-fix: the dropped children were writing
 		return why(gatedClean, "a dropped child that was writing gets SIGPIPE, exits and tokio's orphan queue reaps it")
 	}
+}
+
+// lingerLine is the subject's word on its linger (linger::linger):
+// "tokio-restore: lingered 412ms of 3s: nothing left".
+var lingerLine = regexp.MustCompile(`tokio-restore: lingered \S+ of \S+: (nothing left|the limit)`)
+
+// checkLinger asserts how the subject's linger ended, from its output
+// out: at the limit where something the restore started stays (a stalled
+// child or pipeline), as soon as nothing is left everywhere else. The
+// early end is the subject's evidence that nothing more can happen to what
+// the restore started; it is what keeps a clean cell from waiting out the
+// whole tokioLinger.
+func (want gatedExpectation) checkLinger(out string) {
+	m := lingerLine.FindStringSubmatch(out)
+	Expect(m).NotTo(BeNil(), "the subject says how long it lingered:\n%s", out)
+	AddReportEntry("lingered", m[0])
+	end := "nothing left"
+	if want.kind == gatedStalledSurvives || want.kind == gatedGrandchildAlive {
+		end = "the limit"
+	}
+	Expect(m[1]).To(Equal(end), "how the linger ended: %s", m[0])
 }
 
 // check asserts want on the gate's report.

@@ -8,6 +8,7 @@
 pub mod adapter;
 pub mod config;
 pub mod ledger;
+pub mod linger;
 pub mod manifest;
 pub mod record;
 pub mod restore;

@@ -6,11 +6,15 @@
 //!         [--read-timeout 3s] [--variant shipped|audit-fix|kill-on-drop|group] \
 //!         [--linger 3s]
 //!
-//! --linger keeps the tokio runtime running that long after the restore
-//! returned, before the process exits: the restore as a library inside a
-//! long-lived process (as leakgate's in-process Go matrix runs its port),
-//! so that tokio's background reaping of dropped children is measured
-//! rather than cut short by the exit. The shipped CLI exits at once (0).
+//! --linger keeps the tokio runtime running up to that long after the
+//! restore returned, before the process exits: the restore as a library
+//! inside a long-lived process (as leakgate's in-process Go matrix runs its
+//! port), so that tokio's background reaping of dropped children is
+//! measured rather than cut short by the exit. It ends sooner once nothing
+//! the restore started is left (no child, no other live process in the
+//! process group: linger::linger) and says on stderr how long it lingered
+//! and why ("lingered 412ms of 3s: nothing left"). The shipped CLI exits at
+//! once (0).
 //!
 //! Exit status: 0 restored and verified, 1 the restore failed, 2 usage.
 //!
@@ -75,7 +79,8 @@ fn main() -> ExitCode {
     let res = rt.block_on(async {
         let res = restore::run(&a, opts).await;
         if let Some(d) = linger {
-            tokio::time::sleep(d).await;
+            let (took, why) = tokio_restore::linger::linger(d).await;
+            eprintln!("tokio-restore: lingered {took:?} of {d:?}: {}", why.name());
         }
         res
     });
