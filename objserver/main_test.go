@@ -54,7 +54,9 @@ func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buff
 	return cmd, &stdout, &stderr
 }
 
-func TestCommandServesUntilStdinEnds(t *testing.T) {
+// objectBucket is a bucket root holding one object, b/k = "object".
+func objectBucket(t *testing.T) string {
+	t.Helper()
 	root := t.TempDir()
 	if err := os.Mkdir(filepath.Join(root, "b"), 0o755); err != nil {
 		t.Fatal(err)
@@ -62,6 +64,26 @@ func TestCommandServesUntilStdinEnds(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "b", "k"), []byte("object"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+// endpointIn waits (up to 10s) for the command's -addr-file and returns
+// the endpoint it names.
+func endpointIn(t *testing.T, addr string, stderr *bytes.Buffer) string {
+	t.Helper()
+	var endpoint string
+	if !poll.Until(context.Background(), 10*time.Second, func() bool {
+		b, err := os.ReadFile(addr)
+		endpoint = strings.TrimSpace(string(b))
+		return err == nil
+	}) {
+		t.Fatalf("no address file within 10s; stderr: %s", stderr)
+	}
+	return endpoint
+}
+
+func TestCommandServesUntilStdinEnds(t *testing.T) {
+	root := objectBucket(t)
 	addr := filepath.Join(t.TempDir(), "addr")
 	cmd, stdout, stderr := command(t, []string{fakecli.EnvBucket + "=" + root}, "-addr-file", addr, "-watch-stdin")
 	stdin, err := cmd.StdinPipe()
@@ -71,14 +93,7 @@ func TestCommandServesUntilStdinEnds(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var endpoint string
-	if !poll.Until(context.Background(), 10*time.Second, func() bool {
-		b, err := os.ReadFile(addr)
-		endpoint = strings.TrimSpace(string(b))
-		return err == nil
-	}) {
-		t.Fatalf("no address file within 10s; stderr: %s", stderr)
-	}
+	endpoint := endpointIn(t, addr, stderr)
 	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
 		t.Fatalf("endpoint %q, want http://127.0.0.1:PORT", endpoint)
 	}
@@ -113,13 +128,7 @@ func TestCommandServesUntilStdinEnds(t *testing.T) {
 // shows ends the command's pacing. At 1 B/s under a 2 s stall cap the body
 // would be cut after 2 bytes; hurried, it arrives whole.
 func TestCommandHurriesOnSIGUSR1(t *testing.T) {
-	root := t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, "b"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "b", "k"), []byte("object"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root := objectBucket(t)
 	addr := filepath.Join(t.TempDir(), "addr")
 	cmd, _, stderr := command(t, []string{
 		fakecli.EnvBucket + "=" + root,
@@ -129,14 +138,7 @@ func TestCommandHurriesOnSIGUSR1(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var endpoint string
-	if !poll.Until(context.Background(), 10*time.Second, func() bool {
-		b, err := os.ReadFile(addr)
-		endpoint = strings.TrimSpace(string(b))
-		return err == nil
-	}) {
-		t.Fatal("no address file within 10s")
-	}
+	endpoint := endpointIn(t, addr, stderr)
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
