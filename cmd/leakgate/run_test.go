@@ -332,13 +332,17 @@ func TestBinary(t *testing.T) {
 func childNamed(pid int, name string) bool { return procfs.ChildNamed(int32(pid), name) }
 
 // TestRunHTML writes one gate run as a page: self-contained (nothing
-// fetched), with the leaked process's pid in its tree and a chart.
+// fetched), with the leaked process's pid in its tree and a chart. The
+// command runs a second after its leak (leaky -mode escaped -hold 1s), so
+// the timeline has samples to chart: a command that exits before the
+// sampler's first look (leaky -mode orphan takes about 20 ms) has none, and
+// its page rightly shows no chart.
 func TestRunHTML(t *testing.T) {
 	dir := t.TempDir()
 	page, jsonPath := filepath.Join(dir, "gate.html"), filepath.Join(dir, "gate.json")
-	code, _, stderr := leakgate("run", "--settle", "300ms", "--html", page, "--json", jsonPath, "--", bin(t, "leaky"), "-mode", "orphan", "-hold", "1s")
+	code, _, stderr := leakgate("run", "--settle", "300ms", "--html", page, "--json", jsonPath, "--", bin(t, "leaky"), "-mode", "escaped", "-hold", "1s")
 	if code != 1 {
-		t.Fatalf("exit %d, want 1 (leaky -mode orphan leaks):\n%s", code, stderr)
+		t.Fatalf("exit %d, want 1 (leaky -mode escaped leaks):\n%s", code, stderr)
 	}
 	var rep gate.Report
 	if data, err := os.ReadFile(jsonPath); err != nil || json.Unmarshal(data, &rep) != nil {
