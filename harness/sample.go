@@ -99,12 +99,13 @@ type Sampler struct {
 	haveLast bool
 }
 
-// Sample starts sampling in a goroutine: every 25ms (PollEvery), starting
-// at once, it takes a snapshot of the baseline's
-// process (or of Of's) with the baseline's marker (or WithMarker's) and
-// records the Diff counts against baseline (opts' Ignoring… options apply).
-// Sampling stops when ctx ends, the measured process is gone, or Stop is
-// called.
+// Sample starts sampling: every 25ms (PollEvery), it takes a snapshot of
+// the baseline's process (or of Of's) with the baseline's marker (or
+// WithMarker's) and records the Diff counts against baseline (opts'
+// Ignoring… options apply). The first sample is taken before Sample
+// returns, so even a command that exits at once has its start in the
+// timeline; the others are taken in a goroutine. Sampling stops when ctx
+// ends, the measured process is gone, or Stop is called.
 //
 //	s, err := harness.Sample(ctx, before, harness.PollEvery(10*time.Millisecond))
 //	… run …
@@ -125,10 +126,12 @@ func Sample(ctx context.Context, baseline Snapshot, opts ...Option) (*Sampler, e
 	if o.intervalSet {
 		every = o.interval
 	}
-	spec := scanSpec{self: o.self(baseline.Self), marker: o.markerOr(baseline.Marker)}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Sampler{cancel: cancel, done: make(chan struct{}), tl: Timeline{Every: every}}
-	start := time.Now()
+	r := sampling{s: s, spec: scanSpec{self: o.self(baseline.Self), marker: o.markerOr(baseline.Marker)}, baseline: baseline, o: o, start: time.Now()}
+	runtime.LockOSThread() // the first sample's CPU is this thread's
+	gone := r.once()
+	runtime.UnlockOSThread()
 	go func() {
 		defer close(s.done)
 		// A thread of its own, so that its CPU clock measures sampling only.
@@ -136,37 +139,49 @@ func Sample(ctx context.Context, baseline Snapshot, opts ...Option) (*Sampler, e
 		defer runtime.UnlockOSThread()
 		ticker := time.NewTicker(every)
 		defer ticker.Stop()
-		var last Point
-		for {
-			at := time.Since(start)
-			t0, c0 := time.Now(), threadCPU()
-			now, err := scan(spec)
-			if err == nil {
-				l := diff(baseline, now, o)
-				p := Point{At: at, Children: len(l.Children), Zombies: len(l.Zombies()), Escaped: len(l.Escaped), FDs: len(l.FDs)}
-				s.record(p, &last)
-			} else {
-				s.tl.Failed++
-			}
-			s.tl.Samples++
-			s.tl.Busy += time.Since(t0)
-			s.tl.CPU += threadCPU() - c0
-			if errors.Is(err, ErrGone) {
-				break
-			}
+		for !gone {
 			select {
 			case <-ctx.Done():
+				gone = true
 			case <-ticker.C:
-				continue
+				gone = r.once()
 			}
-			break
 		}
 		// The last sample closes the step function.
-		if n := len(s.tl.Points); n > 0 && s.tl.Points[n-1].At != last.At {
-			s.tl.Points = append(s.tl.Points, last)
+		if n := len(s.tl.Points); n > 0 && s.tl.Points[n-1].At != r.last.At {
+			s.tl.Points = append(s.tl.Points, r.last)
 		}
 	}()
 	return s, nil
+}
+
+// sampling is one Sampler's work: what it samples and its latest point.
+type sampling struct {
+	s        *Sampler
+	spec     scanSpec
+	baseline Snapshot
+	o        *options
+	start    time.Time
+	last     Point
+}
+
+// once takes one sample and records it (or its failure) and its cost on
+// the calling thread; it reports whether the measured process is gone.
+func (r *sampling) once() (gone bool) {
+	at := time.Since(r.start)
+	t0, c0 := time.Now(), threadCPU()
+	now, err := scan(r.spec)
+	if err == nil {
+		l := diff(r.baseline, now, r.o)
+		p := Point{At: at, Children: len(l.Children), Zombies: len(l.Zombies()), Escaped: len(l.Escaped), FDs: len(l.FDs)}
+		r.s.record(p, &r.last)
+	} else {
+		r.s.tl.Failed++
+	}
+	r.s.tl.Samples++
+	r.s.tl.Busy += time.Since(t0)
+	r.s.tl.CPU += threadCPU() - c0
+	return errors.Is(err, ErrGone)
 }
 
 // record adds p to the timeline if its counts changed, and to the peak.

@@ -101,3 +101,17 @@ func TestSampleStopsWithContext(t *testing.T) {
 		t.Fatal("Stop did not return after the context ended")
 	}
 }
+
+// TestSampleTakesItsFirstSampleAtOnce: the first sample is in before
+// Sample returns, so a command that exits at once (before a goroutine
+// could look) still has its start in the timeline (leakgate run's chart of
+// a 15 ms command).
+func TestSampleTakesItsFirstSampleAtOnce(t *testing.T) {
+	s := sample(t, context.Background(), take(t), harness.PollEvery(time.Hour))
+	if _, ok := s.Last(); !ok {
+		t.Fatal("no sample yet when Sample returned")
+	}
+	if tl := s.Stop(); tl.Samples != 1 || len(tl.Points) != 1 {
+		t.Errorf("after an immediate Stop: %d samples, %d points; want the first one", tl.Samples, len(tl.Points))
+	}
+}

@@ -334,9 +334,8 @@ func childNamed(pid int, name string) bool { return procfs.ChildNamed(int32(pid)
 // TestRunHTML writes one gate run as a page: self-contained (nothing
 // fetched), with the leaked process's pid in its tree and a chart. The
 // command runs a second after its leak (leaky -mode escaped -hold 1s), so
-// the timeline has samples to chart: a command that exits before the
-// sampler's first look (leaky -mode orphan takes about 20 ms) has none, and
-// its page rightly shows no chart.
+// the chart has steps; a command that exits at once has only its first
+// sample (harness.Sample takes it before returning).
 func TestRunHTML(t *testing.T) {
 	dir := t.TempDir()
 	page, jsonPath := filepath.Join(dir, "gate.html"), filepath.Join(dir, "gate.json")
