@@ -99,18 +99,7 @@ func TestStuckNotWhileWeHoldTheOtherEnd(t *testing.T) {
 	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer null.Close()
-	c := spawn(t, run, spawnOpts{files: []uintptr{r.Fd(), null.Fd(), null.Fd()}}, "cat")
-	r.Close()
+	c, _ := catOnOurPipe(t, run)
 	waitFor(t, "cat reading our pipe", func() bool { w, _ := procfs.Waiting(int32(c.pid)); return w == procfs.WaitPipeRead })
 
 	st := harness.Diff(before, take(t)).Annotate(heldFact(os.Getpid())).Stuck(time.Now().Add(time.Second))
@@ -199,18 +188,7 @@ func TestSettleOnEvidenceWaitsForActivity(t *testing.T) {
 	run := harness.NewMarker(t.Name())
 	before := take(t)
 	sweepAfter(t, run, before)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer null.Close()
-	spawn(t, run, spawnOpts{files: []uintptr{r.Fd(), null.Fd(), null.Fd()}}, "cat")
-	r.Close()
+	_, w := catOnOurPipe(t, run)
 
 	lastWrite := make(chan time.Time, 1)
 	go func() {
@@ -231,4 +209,24 @@ func TestSettleOnEvidenceWaitsForActivity(t *testing.T) {
 	if returned.Before(last) {
 		t.Errorf("Settle returned while cat was still copying lines (returned %v before the last line)", last.Sub(returned))
 	}
+}
+
+// catOnOurPipe starts cat (carrying run's marker) reading a pipe whose
+// only write end is w, ours, with its output to /dev/null; w is closed when
+// the test ends.
+func catOnOurPipe(t *testing.T, run harness.Marker) (child, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	c := spawn(t, run, spawnOpts{files: []uintptr{r.Fd(), null.Fd(), null.Fd()}}, "cat")
+	r.Close()
+	return c, w
 }
