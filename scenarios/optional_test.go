@@ -35,3 +35,17 @@ func (o *optionalPart) require(missing string) {
 	o.loud.Do(func() { AddReportEntry(o.family+" skipped", msg, ReportEntryVisibilityAlways) })
 	Skip(msg)
 }
+
+// notExecutable lists the paths that are not an executable file, for an
+// optional part's missing reason.
+//
+//	missing := notExecutable("/usr/bin/aws", "/usr/bin/curl")
+func notExecutable(paths ...string) []string {
+	var missing []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}

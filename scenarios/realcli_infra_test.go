@@ -115,12 +115,7 @@ func realTools() *realCLIs {
 	realOnce.Do(func() {
 		t := &realTool
 		t.versions = map[string]string{}
-		var missing []string
-		for _, p := range []string{debianAWS, systemCurl, debianPython} {
-			if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
-				missing = append(missing, p)
-			}
-		}
+		missing := notExecutable(debianAWS, systemCurl, debianPython)
 		if len(missing) > 0 {
 			t.missing = fmt.Sprintf("%s not installed (Debian: apt-get install -y awscli curl python3; `make real-clis` does it, .ci/run runs it)", strings.Join(missing, ", "))
 			return

@@ -65,12 +65,7 @@ var (
 func realworldTools() *rwTools {
 	rwOnce.Do(func() {
 		t := &rwTool
-		var missing []string
-		for _, p := range rwPrograms {
-			if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
-				missing = append(missing, p)
-			}
-		}
+		missing := notExecutable(rwPrograms...)
 		if out, err := exec.Command("/usr/bin/parallel", "--version").Output(); err == nil && !strings.HasPrefix(string(out), "GNU parallel") {
 			missing = append(missing, "GNU parallel (/usr/bin/parallel is another one: moreutils'?)")
 		}
